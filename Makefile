@@ -1,0 +1,30 @@
+# The two commands of the README:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: setup demo test bench
+
+$(BIN)/animate-anyone: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# CPU torch first, pinned: nothing later may replace it with a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[pose,eval,test]'
+	touch $@
+
+setup: $(BIN)/animate-anyone
+
+demo: setup
+	$(BIN)/animate-anyone animate --model tiny-random \
+		--reference ../shared/reference/media/ref_anime_woman.png \
+		--pose ../shared/reference/media/dance1_kps.mp4 --frames 16 --width 256 --height 384 \
+		--steps 4 --output outputs/tiny-random-dance1.mp4
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py

@@ -1,0 +1,49 @@
+"""Command line: `animate-anyone COMMAND ...`, a thin layer over library calls.
+
+Each command lives in its own module under `animate_anyone.cli` and exposes
+`register(subparsers)`, which adds its parser and sets `func` (called with the parsed namespace).
+Any `InputError` (or missing file) becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+# Modules under animate_anyone.cli that each register one command (or command group).
+COMMAND_MODULES = ["animate"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="animate-anyone",
+        description="Animate a character image with a pose sequence (Animate Anyone, on diffusers).",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from animate_anyone.errors import InputError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        message = str(error) if isinstance(error, InputError) else f"{error.strerror}: {error.filename}"
+        print(f"animate-anyone: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("animate-anyone: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from animate_anyone.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data: video and image I/O, datasets, procedural characters."""

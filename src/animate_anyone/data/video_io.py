@@ -1,0 +1,154 @@
+"""Reading and writing videos (PyAV, which bundles ffmpeg with libx264) and images.
+
+Readers stream frames instead of loading whole videos; writers write to a temporary file in the
+destination folder and rename it into place, so a failed run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import av
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from animate_anyone.errors import InputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".gif")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+
+
+def _open(path: str | os.PathLike) -> av.container.InputContainer:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"video not found: {path}")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read video {path}: {error}") from None
+    if not container.streams.video:
+        container.close()
+        raise InputError(f"no video stream in {path}")
+    return container
+
+
+def video_info(path: str | os.PathLike) -> VideoInfo:
+    """Frame count, fps and size; counts by decoding when the container does not say."""
+    with contextlib.closing(_open(path)) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate or 25)
+        num_frames = stream.frames
+        if not num_frames:
+            num_frames = sum(1 for _ in container.decode(stream))
+        return VideoInfo(num_frames, fps, stream.codec_context.width, stream.codec_context.height)
+
+
+def iter_video_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
+    """Yield frames as (H, W, 3) uint8 RGB arrays, one at a time."""
+    with contextlib.closing(_open(path)) as container:
+        try:
+            for frame in container.decode(container.streams.video[0]):
+                yield frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as error:
+            raise InputError(f"cannot decode video {path}: {error}") from None
+
+
+def read_video_frames(
+    path: str | os.PathLike, indices: Iterable[int] | None = None, max_frames: int | None = None
+) -> np.ndarray:
+    """Frames (F, H, W, 3) uint8: all, the first `max_frames`, or those at sorted `indices`."""
+    wanted = None if indices is None else sorted(set(indices))
+    frames: list[np.ndarray] = []
+    for index, frame in enumerate(iter_video_frames(path)):
+        if wanted is not None:
+            if index in wanted:
+                frames.append(frame)
+            if index >= wanted[-1]:
+                break
+        else:
+            frames.append(frame)
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+    if not frames:
+        raise InputError(f"no frames decoded from {path}")
+    if wanted is not None and len(frames) != len(wanted):
+        raise InputError(f"{path} has fewer frames than requested (last index {wanted[-1]})")
+    return np.stack(frames)
+
+
+def load_image(path: str | os.PathLike) -> Image.Image:
+    """An RGB image; transparency is composited onto white (character cut-outs stay readable)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"image not found: {path}")
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError) as error:
+        raise InputError(f"cannot read image {path}: {error}") from None
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
+    path = Path(path)
+    if path.parent and not path.parent.is_dir():
+        raise InputError(f"output folder does not exist: {path.parent}")
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
+    os.close(fd)
+    temp_path = Path(temp_name)
+    try:
+        yield temp_path
+        os.replace(temp_path, path)
+    finally:
+        temp_path.unlink(missing_ok=True)
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: int = 18) -> Path:
+    """Write (F, H, W, 3) uint8 RGB frames as H.264 mp4 (yuv420p, even sizes padded by edge pixels)."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise ValueError(f"expected frames of shape (F, H, W, 3), got {frames.shape}")
+    frames = frames.astype(np.uint8, copy=False)
+    pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
+    if pad_h or pad_w:  # yuv420p needs even sizes
+        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    rate = Fraction(fps).limit_denominator(1001)
+    with atomic_output(path) as temp_path:
+        with av.open(str(temp_path), mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=rate)
+            stream.width, stream.height = frames.shape[2], frames.shape[1]
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(crf)}
+            for frame in frames:
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            container.mux(stream.encode())
+    return Path(path)
+
+
+def save_image(path: str | os.PathLike, image: Image.Image | np.ndarray) -> Path:
+    """Save an image atomically (format from the suffix)."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    with atomic_output(path) as temp_path:
+        image.save(temp_path, format=Image.registered_extensions().get(Path(path).suffix.lower(), "PNG"))
+    return Path(path)
