@@ -1,0 +1,1 @@
+"""Poses: keypoints, rendering to pose images, extraction, alignment, smoothing, pose inputs."""
