@@ -1,0 +1,81 @@
+"""Safe, strict loading of weight files.
+
+Only safetensors or `torch.load(..., weights_only=True)`: a file that needs arbitrary unpickling is
+refused and nothing in it runs. Loading into a module is strict: every missing, unexpected or
+wrongly-shaped key is an error that lists them.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+
+from animate_anyone.errors import InputError
+
+MAX_LISTED_KEYS = 20
+
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors of a `.safetensors`, `.pth`, `.pt`, `.ckpt` or `.bin` file (a nested `state_dict` is unwrapped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"weight file not found: {path}")
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError) as error:
+            raise InputError(f"cannot read safetensors file {path}: {error}") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise InputError(
+            f"refusing {path}: it needs arbitrary unpickling (code could run); convert it to safetensors "
+            f"with a trusted tool first ({str(error).splitlines()[0]})"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise InputError(f"cannot read weight file {path} (truncated or not a checkpoint): {error}") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(f"{path} is not a state dict of tensors")
+    return state
+
+
+def _listed(keys: list[str]) -> str:
+    shown = ", ".join(keys[:MAX_LISTED_KEYS])
+    more = len(keys) - MAX_LISTED_KEYS
+    return shown + (f" (+{more} more)" if more > 0 else "")
+
+
+def strict_key_errors(expected: dict[str, torch.Size], given: dict[str, torch.Tensor]) -> list[str]:
+    """Human-readable problems between expected key shapes and given tensors (empty when they match)."""
+    missing = sorted(set(expected) - set(given))
+    unexpected = sorted(set(given) - set(expected))
+    mis_shaped = sorted(
+        f"{key} {tuple(given[key].shape)} != {tuple(expected[key])}"
+        for key in set(expected) & set(given)
+        if tuple(given[key].shape) != tuple(expected[key])
+    )
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing: {_listed(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected: {_listed(unexpected)}")
+    if mis_shaped:
+        problems.append(f"{len(mis_shaped)} wrongly shaped: {_listed(mis_shaped)}")
+    return problems
+
+
+def load_strict(module: nn.Module, state_dict: dict[str, torch.Tensor], what: str) -> None:
+    """Load `state_dict` into `module` (any float dtype; cast to the module's), or raise listing every mismatch."""
+    expected = {key: value.shape for key, value in module.state_dict().items()}
+    problems = strict_key_errors(expected, state_dict)
+    if problems:
+        raise InputError(f"{what} does not match the model: " + "; ".join(problems))
+    module.load_state_dict(state_dict, strict=True)
