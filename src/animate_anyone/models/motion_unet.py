@@ -15,9 +15,13 @@ import functools
 
 import torch
 from diffusers import UNetMotionModel
+from diffusers.models.modeling_utils import ModelMixin  # noqa: F401 (see below)
 from diffusers.models.unets.unet_motion_model import AnimateDiffTransformer3D
 from torch import nn
 from torch.nn import functional as F
+
+# `DiffusionPipeline.from_pretrained` finds a custom component's loader by looking up its base
+# classes (`ModelMixin`) in the component's own module, so this module must have that name.
 
 # AnimateDiff's TemporalTransformer3DModel default, used by every released motion module.
 MOTION_NORM_GROUPS = 32

@@ -107,6 +107,21 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         install_reference_writer(reference_net, self.reference_bank)
         install_reference_reader(unet, self.reference_bank)
 
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs) -> "AnimateAnyonePipeline":
+        """`DiffusionPipeline.from_pretrained`, with every weight copied into freshly allocated memory.
+
+        safetensors tensors are views into the file at arbitrary offsets; oneDNN/MKL choose kernels by
+        alignment, so the same weights could give last-bit-different results from a loaded pipeline
+        than from the one that saved it. Owning aligned copies makes save -> load exact.
+        """
+        pipeline = super().from_pretrained(*args, **kwargs)
+        for component in pipeline.components.values():
+            if isinstance(component, torch.nn.Module):
+                for tensor in [*component.parameters(), *component.buffers()]:
+                    tensor.data = tensor.data.clone()
+        return pipeline
+
     # ---------------------------------------------------------------- helpers
     def check_inputs(self, num_pose_frames: int, height: int, width: int, num_inference_steps: int,
                      guidance_scale: float, context_frames: int, context_overlap: int,

@@ -1,0 +1,22 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the checkout (CI clones the repo with shared/ beside it)."""
+    if not SHARED_DIR.is_dir():
+        pytest.fail(f"../shared not found at {SHARED_DIR}: the tests need the reference material")
+    return SHARED_DIR
