@@ -1,0 +1,130 @@
+"""`animate-anyone animate`: a video from the tiny random model, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from animate_anyone.cli import main
+from animate_anyone.data.video_io import video_info, write_video
+from animate_anyone.testing import tiny_pipeline
+
+
+@pytest.fixture
+def inputs(tmp_path, shared_dir):
+    reference = shared_dir / "reference" / "media" / "ref_anime_woman.png"
+    poses = tmp_path / "poses"
+    poses.mkdir()
+    for index in range(3):
+        image = np.zeros((64, 48, 3), np.uint8)
+        image[8 + 4 * index: 40, 20:28] = (255, 0, 85)
+        Image.fromarray(image).save(poses / f"{index:03d}.png")
+    return reference, poses
+
+
+def animate_args(reference, pose, output, *extra):
+    return ["animate", "--reference", str(reference), "--pose", str(pose), "--model", "tiny-random",
+            "--output", str(output), "--width", "32", "--height", "48", "--steps", "2", *extra]
+
+
+def test_animate_writes_video_from_pose_folder(inputs, tmp_path, capsys):
+    reference, poses = inputs
+    output = tmp_path / "out.mp4"
+    assert main(animate_args(reference, poses, output, "--fps", "12")) == 0
+    info = video_info(output)
+    assert (info.num_frames, info.width, info.height, info.fps) == (3, 32, 48, 12.0)
+    assert "wrote" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
+
+
+def test_animate_reads_pose_video_and_keeps_its_fps(shared_dir, tmp_path):
+    media = shared_dir / "reference" / "media"
+    output = tmp_path / "dance.mp4"
+    args = animate_args(media / "ref_man_photo.png", media / "dance2_kps.mp4", output, "--frames", "5",
+                        "--context-frames", "4", "--context-overlap", "1")
+    assert main(args) == 0
+    info = video_info(output)
+    assert (info.num_frames, info.fps) == (5, 30.0)
+
+
+def test_animate_loads_a_saved_model_folder(inputs, tmp_path):
+    reference, poses = inputs
+    tiny_pipeline(seed=0).save_pretrained(tmp_path / "model")
+    output = tmp_path / "out.mp4"
+    args = animate_args(reference, poses, output)
+    args[args.index("tiny-random")] = str(tmp_path / "model")
+    assert main(args) == 0 and output.is_file()
+
+
+def broken_model(tmp_path: Path) -> Path:
+    folder = tmp_path / "broken_model"
+    tiny_pipeline(seed=0).save_pretrained(folder)
+    shutil.rmtree(folder / "pose_guider")
+    return folder
+
+
+BAD_INPUTS = {
+    "missing reference": (lambda t, r, p: dict(reference=t / "nope.png"), "image not found"),
+    "unreadable reference": (lambda t, r, p: dict(reference=_text_file(t / "fake.png")), "cannot read image"),
+    "missing pose": (lambda t, r, p: dict(pose=t / "nope.mp4"), "not found"),
+    "unreadable pose video": (lambda t, r, p: dict(pose=_text_file(t / "fake_kps.mp4")), "cannot read video"),
+    "empty pose folder": (lambda t, r, p: dict(pose=_empty_dir(t / "empty")), "no pose images"),
+    "zero frames": (lambda t, r, p: dict(extra=["--frames", "0"]), "--frames"),
+    "size not multiple of 8": (lambda t, r, p: dict(extra=["--width", "30"]), "multiples of 8"),
+    "model missing component": (lambda t, r, p: dict(model=broken_model(t)), "missing component(s): pose_guider"),
+    "model folder missing": (lambda t, r, p: dict(model=t / "no_model"), "model folder not found"),
+    "unknown device": (lambda t, r, p: dict(extra=["--device", "tpu"]), "unknown device"),
+    "fp16 on cpu": (lambda t, r, p: dict(extra=["--dtype", "fp16"]), "fp16 is for GPUs"),
+    "not an mp4": (lambda t, r, p: dict(output=t / "out.avi"), ".mp4"),
+}
+
+
+def _text_file(path: Path) -> Path:
+    path.write_text("not media")
+    return path
+
+
+def _empty_dir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line_and_exit_2(case, inputs, tmp_path, capsys):
+    reference, poses = inputs
+    make, message = BAD_INPUTS[case]
+    change = make(tmp_path, reference, poses)
+    capsys.readouterr()  # drop what setting up the case printed
+    output = change.get("output", tmp_path / "out.mp4")
+    args = animate_args(change.get("reference", reference), change.get("pose", poses), output, *change.get("extra", []))
+    if "model" in change:
+        args[args.index("tiny-random")] = str(change["model"])
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("animate-anyone: error:") and message in err
+    assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_console_script_reports_without_traceback(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "animate_anyone.cli", "animate", "--reference", str(tmp_path / "x.png"),
+         "--pose", str(tmp_path), "--model", "tiny-random", "--output", str(tmp_path / "o.mp4")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_write_video_is_atomic_on_failure(tmp_path):
+    with pytest.raises(ValueError):
+        write_video(tmp_path / "bad.mp4", np.zeros((0, 8, 8, 3), np.uint8), fps=10)
+    assert list(tmp_path.iterdir()) == []
