@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from animate_anyone.eval import metrics
-from animate_anyone.eval.evaluate import CLIP_FRAMES, FID_VID_SIZE, FVD_SIZE, _clip_tensor
+from animate_anyone.eval.evaluate import CLIP_FRAMES, FID_VID_SIZE, FVD_SIZE, clip_tensor
 from animate_anyone.eval.i3d import I3D
 from animate_anyone.eval.inception import FIDInception
 from animate_anyone.eval.lpips import LPIPS
@@ -61,8 +61,8 @@ def main() -> None:
         "lpips_alex": lambda: lpips_alex(a, b),
         "lpips_vgg": lambda: lpips_vgg(a, b),
         "fid (Inception features)": lambda: inception(a),
-        "fid_vid (3D-ResNet-50 features)": lambda: resnet(_clip_tensor(frames_u8, FID_VID_SIZE, device)),
-        "fvd (I3D features)": lambda: i3d(_clip_tensor(frames_u8, FVD_SIZE, device)),
+        "fid_vid (3D-ResNet-50 features)": lambda: resnet(clip_tensor(frames_u8, FID_VID_SIZE, device)),
+        "fvd (I3D features)": lambda: i3d(clip_tensor(frames_u8, FVD_SIZE, device)),
     }
     print(f"frames {args.width}x{args.height}, batches of {CLIP_FRAMES}, device {device}, "
           f"torch threads {torch.get_num_threads()}, random weights")

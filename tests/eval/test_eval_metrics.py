@@ -125,3 +125,10 @@ def test_frechet_distance_of_a_set_with_itself_is_zero(n):
     assert metrics.frechet_distance_of_features(features, features) == pytest.approx(0.0, abs=1e-6)
     shifted = features + 1.0  # same covariance, mean moved by 1 in each of 64 dimensions
     assert metrics.frechet_distance_of_features(features, shifted) == pytest.approx(64.0, rel=1e-6)
+
+
+def test_low_rank_path_matches_the_covariance_formula():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(20, 50)), rng.normal(1.0, 2.0, size=(30, 50)) @ rng.normal(size=(50, 50)) / 7
+    via_covariances = metrics.frechet_distance(*metrics.gaussian_statistics(a), *metrics.gaussian_statistics(b))
+    assert metrics.frechet_distance_of_features(a, b) == pytest.approx(via_covariances, rel=1e-9)

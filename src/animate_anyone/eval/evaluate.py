@@ -163,7 +163,7 @@ def clip_ranges(num_frames: int) -> list[tuple[int, int]]:
     return [(s, s + CLIP_FRAMES) for s in range(0, num_frames - CLIP_FRAMES + 1, CLIP_FRAMES)]
 
 
-def _clip_tensor(frames: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
+def clip_tensor(frames: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
     """Frames (T <= 16, H, W, 3) uint8 → one clip (1, 3, 16, size, size) in [0, 1], padded with its last frame."""
     clip = resize_bicubic_float(frames, size)
     if len(clip) < CLIP_FRAMES:
@@ -234,7 +234,7 @@ def _build_networks(selected: list[str], weights_dir, device: torch.device) -> t
             networks[metric] = _FeatureNetwork(
                 network, _weights_id(weight_path(weights_dir, network)),
                 lambda frames, model=model, size=size: np.concatenate(
-                    [model(_clip_tensor(frames[a:b], size, device)).cpu().numpy() for a, b in clip_ranges(len(frames))]
+                    [model(clip_tensor(frames[a:b], size, device)).cpu().numpy() for a, b in clip_ranges(len(frames))]
                 ),
             )
     return lpips, networks

@@ -138,5 +138,18 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def frechet_distance_of_features(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """Fréchet distance between the Gaussians fitted to two feature sets (N_a, D) and (N_b, D)."""
-    return frechet_distance(*gaussian_statistics(features_a), *gaussian_statistics(features_b))
+    """Fréchet distance between the Gaussians fitted to two feature sets (N_a, D) and (N_b, D).
+
+    With fewer samples than dimensions the covariances are Σa = AᵀA and Σb = BᵀB for the centred,
+    1/sqrt(N-1)-scaled features A, B; then Tr((Σa Σb)^½) is the nuclear norm of A Bᵀ (N_a, N_b),
+    which is exact and avoids decomposing D x D matrices.
+    """
+    mu_a, sigma_a = gaussian_statistics(features_a)
+    mu_b, sigma_b = gaussian_statistics(features_b)
+    if min(len(features_a), len(features_b)) > len(mu_a):
+        return frechet_distance(mu_a, sigma_a, mu_b, sigma_b)
+    a = (np.asarray(features_a, np.float64) - mu_a) / np.sqrt(len(features_a) - 1)
+    b = (np.asarray(features_b, np.float64) - mu_b) / np.sqrt(len(features_b) - 1)
+    trace_sqrt = float(np.linalg.svd(a @ b.T, compute_uv=False).sum())
+    diff = mu_a - mu_b
+    return float(diff @ diff + (a * a).sum() + (b * b).sum() - 2.0 * trace_sqrt)
