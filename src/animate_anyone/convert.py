@@ -82,6 +82,42 @@ def pose_guider_config_of(state: dict[str, torch.Tensor]) -> dict:
         raise InputError(f"pose_guider.pth is not a Pose Guider checkpoint (no {error})") from None
 
 
+def reference_net_state(reference: dict[str, torch.Tensor], denoising: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """ReferenceNet weights: the released file, plus the denoising UNet's output head.
+
+    The released ReferenceNet has no `conv_norm_out`/`conv_out` (the pipeline never uses its output);
+    taking the denoising UNet's keeps the folder an ordinary, strictly loadable UNet2DConditionModel.
+    """
+    state = dict(reference)
+    for key in HEAD_KEYS:
+        if key not in state and key in denoising:
+            state[key] = denoising[key]
+    return state
+
+
+def denoising_unet_state(
+    denoising: dict[str, torch.Tensor], motion: dict[str, torch.Tensor], unet: AnimateAnyoneUNet
+) -> dict[str, torch.Tensor]:
+    """Denoising-UNet weights: spatial keys as released, renamed motion modules, and the position
+    buffers of `unet` itself (sinusoidal tables, recomputed rather than loaded)."""
+    state = {**denoising, **convert_motion_modules(motion)}
+    state.update({key: value for key, value in unet.state_dict().items() if key.endswith(POSITION_BUFFER)})
+    return state
+
+
+def load_animatediff_motion_modules(unet: AnimateAnyoneUNet, path: str | os.PathLike) -> None:
+    """Load an AnimateDiff-format motion module file (`mm_sd_v15_v2.ckpt`, `.pth`, `.safetensors`) strictly
+    into `unet`'s motion modules; the spatial weights are left as they are."""
+    original = load_state_dict(path)
+    positions = motion_positions_of(original, unet.config.motion_max_seq_length)
+    motion = convert_motion_modules(original)
+    if positions < unet.config.motion_max_seq_length:
+        raise InputError(f"{path} encodes {positions} positions, the UNet {unet.config.motion_max_seq_length}")
+    state = {key: value for key, value in unet.state_dict().items()
+             if ".motion_modules." not in key or key.endswith(POSITION_BUFFER)}
+    load_strict(unet, {**state, **motion}, f"motion modules {path}")
+
+
 def _require_dir(path: Path, what: str) -> Path:
     if not path.is_dir():
         raise InputError(f"{what} folder not found: {path}")
@@ -106,41 +142,35 @@ def load_moore_pipeline(
     config_path = _require_dir(base_dir, "base") / "unet" / "config.json"
     if not config_path.is_file():
         raise InputError(f"base folder has no unet/config.json: {config_path}")
+    vae_path = _require_dir(Path(vae_dir) if vae_dir else base_dir / "vae", "VAE")
+    encoder_path = _require_dir(Path(image_encoder_dir) if image_encoder_dir else base_dir / "image_encoder",
+                                "image encoder")
     states = {name: load_state_dict(checkpoint_dir / name) for name in CHECKPOINT_FILES}
+    denoising, motion = states["denoising_unet.pth"], states["motion_module.pth"]
 
-    unet2d_config = UNet2DConditionModel.load_config(config_path.parent)
+    unet2d_config = dict(UNet2DConditionModel.load_config(config_path.parent))
     reference_net = UNet2DConditionModel.from_config(unet2d_config)
-    denoising = states["denoising_unet.pth"]
-    # The released ReferenceNet has no output head (the pipeline never uses it); take the denoising
-    # UNet's so that the folder is an ordinary UNet2DConditionModel.
-    reference_state = dict(states["reference_unet.pth"])
-    for key in HEAD_KEYS:
-        if key not in reference_state and key in denoising:
-            reference_state[key] = denoising[key]
-    load_strict(reference_net, reference_state, "reference_unet.pth")
+    load_strict(reference_net, reference_net_state(states["reference_unet.pth"], denoising), "reference_unet.pth")
 
-    motion = states["motion_module.pth"]
     positions = motion_positions_of(motion, MOTION_POSITIONS[flavour])
-    unet = AnimateAnyoneUNet.from_config(motion_unet_config(dict(unet2d_config), motion_max_seq_length=positions))
-    unet_state = {**denoising, **convert_motion_modules(motion)}
-    unet_state.update({k: v for k, v in unet.state_dict().items() if k.endswith(POSITION_BUFFER)})
-    load_strict(unet, unet_state, "denoising_unet.pth + motion_module.pth")
+    try:
+        unet = AnimateAnyoneUNet.from_config(motion_unet_config(unet2d_config, motion_max_seq_length=positions))
+    except ValueError as error:
+        raise InputError(f"cannot build the denoising UNet from {config_path}: {error}") from None
+    load_strict(unet, denoising_unet_state(denoising, motion, unet), "denoising_unet.pth + motion_module.pth")
 
     pose_state = states["pose_guider.pth"]
     pose_guider = PoseGuider(**pose_guider_config_of(pose_state))
     load_strict(pose_guider, pose_state, "pose_guider.pth")
 
-    vae_path = _require_dir(Path(vae_dir) if vae_dir else base_dir / "vae", "VAE")
-    encoder_path = _require_dir(Path(image_encoder_dir) if image_encoder_dir else base_dir / "image_encoder",
-                                "image encoder")
     try:
         vae = AutoencoderKL.from_pretrained(vae_path)
         image_encoder = CLIPVisionModelWithProjection.from_pretrained(encoder_path)
     except (OSError, ValueError) as error:
-        raise InputError(f"cannot load the VAE / image encoder: {error}") from None
+        raise InputError(f"cannot load the VAE / image encoder: {str(error).splitlines()[0]}") from None
     return AnimateAnyonePipeline(
-        vae=vae, image_encoder=image_encoder.eval(), reference_net=reference_net, unet=unet,
-        pose_guider=pose_guider, scheduler=scheduler_for_animate_anyone(),
+        vae=vae, image_encoder=image_encoder.eval(), reference_net=reference_net.eval(), unet=unet.eval(),
+        pose_guider=pose_guider.eval(), scheduler=scheduler_for_animate_anyone(),
     )
 
 

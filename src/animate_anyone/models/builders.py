@@ -25,6 +25,21 @@ _UNSUPPORTED_2D_SETTINGS = {
 }
 
 
+# Stable Diffusion 1.5 (and SD image variations) UNet: the layout of every published Animate Anyone model.
+SD15_UNET2D_CONFIG: dict[str, Any] = dict(
+    sample_size=64,
+    in_channels=4,
+    out_channels=4,
+    block_out_channels=(320, 640, 1280, 1280),
+    layers_per_block=2,
+    down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+    cross_attention_dim=768,
+    attention_head_dim=8,
+    norm_num_groups=32,
+)
+
+
 def motion_unet_config(
     unet2d_config: dict[str, Any], motion_max_seq_length: int = 32, motion_num_attention_heads: int = 8
 ) -> dict[str, Any]:

@@ -1,0 +1,38 @@
+"""`animate-anyone convert`: published checkpoints -> a pipeline folder."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "convert", help="convert published Animate Anyone checkpoints into a pipeline folder",
+        description="Convert released Animate Anyone checkpoints (denoising_unet.pth, reference_unet.pth, "
+                    "pose_guider.pth, motion_module.pth) plus an SD image-variations base folder into a "
+                    "pipeline folder for `animate --model` and AnimateAnyonePipeline.from_pretrained.")
+    parser.add_argument("checkpoint_dir", help="folder with the four released .pth files")
+    parser.add_argument("--from", dest="flavour", choices=["moore", "musepose"], default="moore",
+                        help="release layout: moore (Moore-AnimateAnyone, 32 motion positions) or musepose (128)")
+    parser.add_argument("--base", required=True, help="SD image-variations folder (unet/config.json, vae/, image_encoder/)")
+    parser.add_argument("--vae", default=None, help="VAE folder instead of BASE/vae (e.g. sd-vae-ft-mse)")
+    parser.add_argument("--image-encoder", default=None, help="CLIP image encoder folder instead of BASE/image_encoder")
+    parser.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32", help="dtype of the saved weights")
+    parser.add_argument("--output", required=True, help="new pipeline folder (must not exist)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    from animate_anyone.convert import load_moore_pipeline, save_pipeline
+    from animate_anyone.runtime import DTYPES
+
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    pipeline = load_moore_pipeline(args.checkpoint_dir, args.base, vae_dir=args.vae,
+                                   image_encoder_dir=args.image_encoder, flavour=args.flavour)
+    pipeline.to(dtype=DTYPES[args.dtype])
+    save_pipeline(pipeline, args.output)
+    print(f"wrote {args.output}")
