@@ -37,9 +37,11 @@ def animate_args(reference, pose, output, *extra):
 def test_animate_writes_video_from_pose_folder(inputs, tmp_path, capsys):
     reference, poses = inputs
     output = tmp_path / "out.mp4"
-    assert main(animate_args(reference, poses, output, "--fps", "12")) == 0
+    sheet = tmp_path / "sheet.png"
+    assert main(animate_args(reference, poses, output, "--fps", "12", "--contact-sheet", str(sheet))) == 0
     info = video_info(output)
     assert (info.num_frames, info.width, info.height, info.fps) == (3, 32, 48, 12.0)
+    assert Image.open(sheet).size == (4 * 128, 2 * 192)  # reference + 3 frames, 32x48 cells scaled to 192 high
     assert "wrote" in capsys.readouterr().out
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
 

@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
     parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the pose input's)")
+    parser.add_argument("--contact-sheet", default=None,
+                        help="also write a PNG of reference | poses | generated frames")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
     parser.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"],
                         help="fp16/bf16 on GPUs; bf16 also on CPUs with AMX/AVX-512 BF16 (default fp32)")
@@ -36,8 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     import torch
     from diffusers.utils import logging as diffusers_logging
+    from PIL import Image
 
-    from animate_anyone.data.video_io import load_image, write_video
+    from animate_anyone.data.contact_sheet import contact_sheet
+    from animate_anyone.data.video_io import load_image, save_image, write_video
     from animate_anyone.errors import InputError
     from animate_anyone.pipelines.loading import load_pipeline
     from animate_anyone.pose.sources import load_pose_sequence
@@ -47,8 +51,9 @@ def run(args: argparse.Namespace) -> None:
     output = Path(args.output)
     if output.suffix.lower() != ".mp4":
         raise InputError(f"output must be an .mp4 file, got {output}")
-    if not output.resolve().parent.is_dir():
-        raise InputError(f"output folder does not exist: {output.resolve().parent}")
+    for path in (output, Path(args.contact_sheet or output)):
+        if not path.resolve().parent.is_dir():
+            raise InputError(f"output folder does not exist: {path.resolve().parent}")
     if args.frames is not None and args.frames < 1:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     if args.fps is not None and args.fps <= 0:
@@ -69,4 +74,8 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(str(error)) from None
     video = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
     write_video(output, video, fps=args.fps or poses.fps)
+    if args.contact_sheet:
+        sheet = contact_sheet(reference, poses.images, [Image.fromarray(frame) for frame in video])
+        save_image(args.contact_sheet, sheet)
+        print(f"wrote {args.contact_sheet}")
     print(f"wrote {output} ({len(video)} frames, {args.width}x{args.height}, {args.fps or poses.fps:g} fps)")
