@@ -1,0 +1,109 @@
+"""The `mediapipe` pose backend: legacy Holistic mapped to OpenPose-18 body, 2×21 hands, 68 face points.
+
+mediapipe 0.10.14 (pinned in the `pose` extra) ships the Holistic graph and the models it runs at
+`model_complexity=1` inside its wheel; other complexities would download a model at run time, so
+only 1 is used, and the bundled files are checked before the graph starts.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from animate_anyone.errors import InputError
+from animate_anyone.pose.keypoints import NUM_BODY, NUM_FACE, NUM_HAND, FrameKeypoints, missing_points
+
+# Model files the Holistic graph loads at model_complexity=1 (paths inside the mediapipe package).
+BUNDLED_MODELS = (
+    "modules/pose_detection/pose_detection.tflite",
+    "modules/pose_landmark/pose_landmark_full.tflite",
+    "modules/holistic_landmark/hand_recrop.tflite",
+    "modules/hand_landmark/hand_landmark_full.tflite",
+    "modules/face_detection/face_detection_short_range.tflite",
+    "modules/face_landmark/face_landmark.tflite",
+)
+# BlazePose-33 index of each OpenPose-18 joint (MediaPipe Pose landmark list); None: the neck, which
+# OpenPose places between the shoulders. MediaPipe's left/right are the person's, as OpenPose's are.
+BLAZEPOSE_FOR_OPENPOSE = (0, None, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
+LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
+# Face-mesh (468) vertex for each of the 68 iBUG points: the table used by LatentSync 1.5
+# (ByteDance, Apache-2.0) and others; jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, lips 48-67.
+FACE_MESH_FOR_IBUG68 = (
+    162, 234, 93, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 323, 454, 389,
+    71, 63, 105, 66, 107, 336, 296, 334, 293, 301,
+    168, 197, 5, 4, 75, 97, 2, 326, 305,
+    33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373, 380,
+    61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181, 78, 82, 13, 312, 308, 317, 14, 87,
+)
+# Hands: MediaPipe's 21 hand landmarks are in the OpenPose hand order already.
+
+
+def _import_mediapipe():
+    os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ start-up chatter
+    try:
+        import mediapipe
+    except ImportError:
+        raise InputError("the mediapipe pose backend needs the pose extra: pip install 'animate_anyone[pose]'") from None
+    root = Path(mediapipe.__file__).parent
+    absent = [name for name in BUNDLED_MODELS if not (root / name).is_file()]
+    if absent:
+        raise InputError(f"mediapipe {mediapipe.__version__} at {root} lacks its bundled Holistic models "
+                         f"({', '.join(absent)}); install the pinned mediapipe==0.10.14")
+    return mediapipe
+
+
+class MediaPipeHolisticExtractor:
+    """Callable: RGB uint8 image → `FrameKeypoints` of the person Holistic finds, or None."""
+
+    def __init__(self, static_image_mode: bool = True, min_detection_confidence: float = 0.5):
+        mediapipe = _import_mediapipe()
+        # Our own smoothing runs afterwards (pose.smooth), without lag; MediaPipe's would add lag.
+        self._holistic = mediapipe.solutions.holistic.Holistic(
+            static_image_mode=static_image_mode, model_complexity=1, smooth_landmarks=False,
+            refine_face_landmarks=False, min_detection_confidence=min_detection_confidence,
+        )
+
+    def __call__(self, image: np.ndarray) -> FrameKeypoints | None:
+        with warnings.catch_warnings():  # protobuf 4 deprecation raised inside mediapipe 0.10.14
+            warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype", category=UserWarning)
+            result = self._holistic.process(np.ascontiguousarray(image))
+        if result.pose_landmarks is None:
+            return None
+        return FrameKeypoints(
+            body=_openpose_body(result.pose_landmarks.landmark),
+            hands=np.stack([_hand(result.left_hand_landmarks), _hand(result.right_hand_landmarks)]),
+            face=_face(result.face_landmarks),
+        )
+
+    def close(self) -> None:
+        self._holistic.close()
+
+
+def _openpose_body(landmarks) -> np.ndarray:
+    blaze = np.array([(p.x, p.y, p.visibility) for p in landmarks], dtype=np.float32)  # (33, 3)
+    body = np.empty((NUM_BODY, 3), dtype=np.float32)
+    for joint, index in enumerate(BLAZEPOSE_FOR_OPENPOSE):
+        if index is None:
+            shoulders = blaze[[LEFT_SHOULDER, RIGHT_SHOULDER]]
+            body[joint] = (*shoulders[:, :2].mean(axis=0), shoulders[:, 2].min())
+        else:
+            body[joint] = blaze[index]
+    body[:, 2] = np.clip(body[:, 2], 0, 1)
+    return body
+
+
+def _hand(landmarks) -> np.ndarray:
+    """(21, 3); Holistic gives no per-point confidence, so a found hand's points have confidence 1."""
+    if landmarks is None:
+        return missing_points(NUM_HAND)
+    return np.array([(p.x, p.y, 1.0) for p in landmarks.landmark], dtype=np.float32)
+
+
+def _face(landmarks) -> np.ndarray:
+    if landmarks is None:
+        return missing_points(NUM_FACE)
+    mesh = landmarks.landmark
+    return np.array([(mesh[i].x, mesh[i].y, 1.0) for i in FACE_MESH_FOR_IBUG68], dtype=np.float32)
