@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -211,6 +212,35 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                                pose_features=pose_features.to(dtype), return_dict=False)[0]
         return prediction.float()
 
+    def pose_features_per_window(self, pose_pixels: torch.Tensor, windows: list[range],
+                                 device: torch.device) -> Callable[[range], torch.Tensor]:
+        """Window -> Pose Guider features (1, C0, f, h, w). Encoded once when one window covers the clip;
+        otherwise per window and step, so memory does not grow with the video (the guider costs a few
+        percent of a UNet pass)."""
+        if len(windows) == 1:
+            whole = self.encode_pose(pose_pixels, device)
+            return lambda window: whole
+        return lambda window: self.encode_pose(pose_pixels[window.start:window.stop], device)
+
+    def denoise_step(self, latents: torch.Tensor, timestep: torch.Tensor, clip_embeds: torch.Tensor,
+                     pose_features: Callable[[range], torch.Tensor], windows: list[range],
+                     guidance_scale: float) -> torch.Tensor:
+        """One DDIM step over the whole clip: every window's prediction (the guidance pair batched),
+        averaged per frame over the windows that cover it, then guidance, then the scheduler step."""
+        guided = guidance_scale > 1.0
+        noise_pred = torch.zeros((2 if guided else 1, *latents.shape[1:]), device=latents.device)
+        coverage = torch.zeros(latents.shape[2], device=latents.device)
+        for window in windows:
+            frames = slice(window.start, window.stop)
+            noise_pred[:, :, frames] += self.predict_noise(latents[:, :, frames], timestep, clip_embeds,
+                                                            pose_features(window), guided)
+            coverage[frames] += 1
+        noise_pred = noise_pred / coverage[None, None, :, None, None]
+        if guided:
+            uncond, cond = noise_pred.chunk(2)
+            noise_pred = uncond + guidance_scale * (cond - uncond)
+        return self.scheduler.step(noise_pred, timestep, latents, eta=0.0, return_dict=False)[0]
+
     # ---------------------------------------------------------------- call
     @torch.no_grad()
     def __call__(
@@ -249,7 +279,6 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                           context_frames, context_overlap, decode_chunk_size, output_type)
         reference = _to_pil(reference_image)
         device = self._execution_device
-        guided = guidance_scale > 1.0
         num_frames = len(pose_images)
 
         # 2. Encode the reference: CLIP embedding, VAE latent, ReferenceNet tokens (once per video)
@@ -260,31 +289,16 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         # 3. Prepare the poses (pixels on the CPU; features per window, or once for a single window)
         pose_pixels = self.prepare_pose(pose_images, height, width)
         windows = context_windows(num_frames, context_frames, context_overlap)
-        single_window_pose = self.encode_pose(pose_pixels, device) if len(windows) == 1 else None
+        pose_features = self.pose_features_per_window(pose_pixels, windows, device)
 
         # 4. Timesteps and initial noise
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         latents = self.prepare_latents(num_frames, height, width, device, generator, latents)
-        coverage = torch.zeros(num_frames, device=device)
-        for window in windows:
-            coverage[window.start:window.stop] += 1
-        coverage = coverage[None, None, :, None, None]
 
-        # 5. Denoising loop: every window's prediction, averaged per frame, then one scheduler step
+        # 5. Denoising loop
         with self.progress_bar(total=len(self.scheduler.timesteps)) as progress:
             for timestep in self.scheduler.timesteps:
-                noise_pred = torch.zeros((2 if guided else 1, *latents.shape[1:]), device=device)
-                for window in windows:
-                    frames = slice(window.start, window.stop)
-                    pose = single_window_pose if single_window_pose is not None else self.encode_pose(
-                        pose_pixels[frames], device)
-                    noise_pred[:, :, frames] += self.predict_noise(latents[:, :, frames], timestep, clip_embeds,
-                                                                    pose, guided)
-                noise_pred = noise_pred / coverage
-                if guided:
-                    uncond, cond = noise_pred.chunk(2)
-                    noise_pred = uncond + guidance_scale * (cond - uncond)
-                latents = self.scheduler.step(noise_pred, timestep, latents, eta=0.0, return_dict=False)[0]
+                latents = self.denoise_step(latents, timestep, clip_embeds, pose_features, windows, guidance_scale)
                 progress.update()
         self.reference_bank.clear()
 
