@@ -52,7 +52,7 @@ class ReferenceBank:
         return self._keys_values[name]
 
 
-def _multi_head_attention(attn: Attention, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+def multi_head_attention(attn: Attention, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
     """Scaled dot-product attention of projected (N, Lq, C) queries over (N, Lk, C) keys/values."""
     batch, _, inner_dim = query.shape
     head_dim = inner_dim // attn.heads
@@ -65,7 +65,8 @@ def _multi_head_attention(attn: Attention, query: torch.Tensor, key: torch.Tenso
     return hidden_states.transpose(1, 2).reshape(batch, -1, inner_dim)
 
 
-def _output_projection(attn: Attention, hidden_states: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+def output_projection(attn: Attention, hidden_states: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """`to_out` (projection, dropout), then the residual and rescaling that `Attention` may ask for."""
     hidden_states = attn.to_out[1](attn.to_out[0](hidden_states))
     if attn.residual_connection:
         hidden_states = hidden_states + residual
@@ -106,7 +107,7 @@ class ReferenceReadProcessor:
             raise ValueError("reference attention replaces plain self-attention only")
         query, key, value = attn.to_q(hidden_states), attn.to_k(hidden_states), attn.to_v(hidden_states)
         if self.name not in self.bank.tokens:
-            return _output_projection(attn, _multi_head_attention(attn, query, key, value), hidden_states)
+            return output_projection(attn, multi_head_attention(attn, query, key, value), hidden_states)
 
         ref_key, ref_value = self.bank.keys_values(self.name, attn)  # (R, L_ref, C), R = 1 or B
         mask = self.bank.read_mask
@@ -122,7 +123,7 @@ class ReferenceReadProcessor:
 
         def with_reference(rows: torch.Tensor | slice) -> torch.Tensor:
             source = sample_of_row[rows] if ref_key.shape[0] > 1 else torch.zeros_like(sample_of_row[rows])
-            return _multi_head_attention(
+            return multi_head_attention(
                 attn,
                 query[rows],
                 torch.cat([key[rows], ref_key[source].to(key.dtype)], dim=1),
@@ -135,11 +136,11 @@ class ReferenceReadProcessor:
             out = torch.empty_like(query)
             out[readers] = with_reference(readers)
             plain = ~readers
-            out[plain] = _multi_head_attention(attn, query[plain], key[plain], value[plain])
-        return _output_projection(attn, out, hidden_states)
+            out[plain] = multi_head_attention(attn, query[plain], key[plain], value[plain])
+        return output_projection(attn, out, hidden_states)
 
 
-def _self_attention_paths(model: nn.Module) -> list[str]:
+def spatial_self_attention_paths(model: nn.Module) -> list[str]:
     """Paths of the spatial transformer blocks (not motion modules) whose `attn1` is self-attention."""
     return [
         name[: -len(SELF_ATTENTION_SUFFIX)]
@@ -149,7 +150,7 @@ def _self_attention_paths(model: nn.Module) -> list[str]:
 
 
 def _install(model: nn.Module, bank: ReferenceBank | None, processor_class: type) -> list[str]:
-    paths = _self_attention_paths(model)
+    paths = spatial_self_attention_paths(model)
     for path in paths:
         attn = model.get_submodule(f"{path}.attn1")
         if attn.spatial_norm is not None or attn.group_norm is not None or attn.is_cross_attention:
