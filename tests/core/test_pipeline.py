@@ -10,6 +10,7 @@ from conftest import SIZE, generate, make_poses
 
 from animate_anyone import AnimateAnyonePipeline
 from animate_anyone.models.reference_attention import install_reference_reader, remove_reference_attention
+from animate_anyone.testing import tiny_pipeline
 
 
 @pytest.mark.parametrize("num_frames, context_frames", [(1, 24), (3, 24), (7, 4)])
@@ -145,3 +146,13 @@ def test_save_load_round_trip_is_exact(pipe, reference, tmp_path):
     loaded = AnimateAnyonePipeline.from_pretrained(tmp_path / "pipe")
     loaded.set_progress_bar_config(disable=True)
     np.testing.assert_array_equal(before, generate(loaded, reference, poses))
+
+
+def test_bf16_on_cpu_stays_close_to_fp32(reference):
+    pipe = tiny_pipeline(seed=0)
+    poses = make_poses(2)
+    full = generate(pipe, reference, poses)
+    pipe.to(dtype=torch.bfloat16)
+    half = generate(pipe, reference, poses)
+    assert half.dtype == np.float32 and np.isfinite(half).all()
+    assert np.abs(full - half).mean() < 0.02
