@@ -7,7 +7,6 @@ only 1 is used, and the bundled files are checked before the graph starts.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -42,7 +41,6 @@ FACE_MESH_FOR_IBUG68 = (
 
 
 def _import_mediapipe():
-    os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ start-up chatter
     try:
         import mediapipe
     except ImportError:
