@@ -1,0 +1,1 @@
+"""Training: one trainer for both stages (DESIGN §5), driven by `TrainConfig`."""
