@@ -35,8 +35,8 @@ def constant_model(path: Path, input_name: str, input_shape: list[int], outputs:
         initializers.append(numpy_helper.from_array(value.astype(np.float32), f"{name}_value"))
         nodes.append(helper.make_node("Add", [f"{name}_value", "nothing"], [name]))
         graph_outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(value.shape)))
-    graph = helper.make_graph(nodes, "constant", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, input_shape)],
-                              graph_outputs, initializers)
+    graph_input = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, input_shape)
+    graph = helper.make_graph(nodes, "constant", [graph_input], graph_outputs, initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -34,7 +36,7 @@ def test_holistic_models_ship_inside_the_wheel():
     import mediapipe
 
     assert mediapipe.__version__ == "0.10.14"
-    root = __import__("pathlib").Path(mediapipe.__file__).parent
+    root = Path(mediapipe.__file__).parent
     assert all((root / name).stat().st_size > 100_000 for name in BUNDLED_MODELS)
 
 

@@ -7,7 +7,14 @@ import numpy as np
 from PIL import Image
 
 from animate_anyone.pose.keypoints import FrameKeypoints, missing_points
-from animate_anyone.pose.render import BODY_COLORS, BODY_LIMBS, LIMB_DIMMING, canvas_transform, render_pose, render_sequence
+from animate_anyone.pose.render import (
+    BODY_COLORS,
+    BODY_LIMBS,
+    LIMB_DIMMING,
+    canvas_transform,
+    render_pose,
+    render_sequence,
+)
 
 from pose_fixtures import skeleton_sequence
 

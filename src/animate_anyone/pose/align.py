@@ -46,7 +46,7 @@ FACE_OFFSET = NUM_BODY + 2 * NUM_HAND
 
 
 def _point_parents() -> np.ndarray:
-    """Parent of each of the 128 flat points (-1 for the neck): hands hang off the body wrists, the face off the nose."""
+    """Parent of each of the 128 flat points (-1: the neck); hands hang off the wrists, the face off the nose."""
     parents = np.array([-1 if p is None else p for p in BODY_PARENT]
                        + [L_WRIST] * NUM_HAND + [R_WRIST] * NUM_HAND + [NOSE] * NUM_FACE)
     assert len(parents) == NUM_POINTS, "the flat layout has 128 points"

@@ -44,7 +44,8 @@ def _import_mediapipe():
     try:
         import mediapipe
     except ImportError:
-        raise InputError("the mediapipe pose backend needs the pose extra: pip install 'animate_anyone[pose]'") from None
+        raise InputError("the mediapipe pose backend needs the pose extra: "
+                         "pip install 'animate_anyone[pose]'") from None
     root = Path(mediapipe.__file__).parent
     absent = [name for name in BUNDLED_MODELS if not (root / name).is_file()]
     if absent:

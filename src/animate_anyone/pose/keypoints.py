@@ -154,7 +154,8 @@ def _layout_problem(body, hands, faces, fps, width, height) -> str | None:
     for name, array, shape in (("body", body, (NUM_BODY, 3)), ("hands", hands, (2, NUM_HAND, 3)),
                                ("faces", faces, (NUM_FACE, 3))):
         if not np.issubdtype(array.dtype, np.floating) or array.shape[1:] != shape:
-            return f"{name} must be a float array of shape (frames, {', '.join(map(str, shape))}), got {array.dtype} {array.shape}"
+            expected = ", ".join(map(str, shape))
+            return f"{name} must be a float array of shape (frames, {expected}), got {array.dtype} {array.shape}"
     if not len(body) == len(hands) == len(faces):
         return f"frame counts differ: body {len(body)}, hands {len(hands)}, faces {len(faces)}"
     if not (np.isfinite(fps) and fps > 0) or width < 1 or height < 1:

@@ -180,7 +180,8 @@ def _reference_keypoints(reference_image: Image.Image, extractor_options: dict) 
     """The reference's one-frame keypoints, or None (with a warning) when it shows no body to align to."""
     extractor = extract.create_extractor(video=False, **extractor_options)
     try:
-        reference = extract.extract_from_image(np.asarray(reference_image.convert("RGB")), extractor, "the reference image")
+        image = np.asarray(reference_image.convert("RGB"))
+        reference = extract.extract_from_image(image, extractor, "the reference image")
     except InputError:
         reference = None
     finally:
