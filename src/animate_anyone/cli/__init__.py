@@ -13,7 +13,7 @@ import os
 import sys
 
 # Modules under animate_anyone.cli that each register one command (or command group).
-COMMAND_MODULES = ["animate", "convert", "evaluate", "pose"]
+COMMAND_MODULES = ["animate", "convert", "evaluate", "pose", "train", "data"]
 
 
 def build_parser() -> argparse.ArgumentParser:
