@@ -130,3 +130,16 @@ def test_write_video_is_atomic_on_failure(tmp_path):
     with pytest.raises(ValueError):
         write_video(tmp_path / "bad.mp4", np.zeros((0, 8, 8, 3), np.uint8), fps=10)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("align", [True, False])
+def test_animate_from_keypoints_aligned_to_the_reference(shared_dir, tmp_path, capsys, align):
+    photo = shared_dir / "reference" / "media" / "ref_man_photo.png"
+    keypoints = tmp_path / "poses.npz"
+    assert main(["pose", "extract", str(photo), "--output", str(keypoints)]) == 0
+    output = tmp_path / "out.mp4"
+    extra = [] if align else ["--no-align"]
+    assert main(animate_args(shared_dir / "reference" / "media" / "ref_hero_costume.png", keypoints, output,
+                             *extra)) == 0
+    assert video_info(output).num_frames == 1
+    assert "warning" not in capsys.readouterr().err

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 # Modules under animate_anyone.cli that each register one command (or command group).
 COMMAND_MODULES = ["animate", "convert", "evaluate", "pose", "train", "data"]
@@ -27,10 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):
+    """Our own warnings as one plain line; other libraries' in Python's usual format."""
+    if f"{os.sep}animate_anyone{os.sep}" in str(filename):
+        print(f"animate-anyone: warning: {message}", file=sys.stderr)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from animate_anyone.errors import InputError
+
+    warnings.showwarning = _show_warning
 
     args = build_parser().parse_args(argv)
     try:

@@ -8,16 +8,22 @@ from pathlib import Path
 
 import numpy as np
 
+from animate_anyone.cli.pose import add_backend_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("animate", help="animate a reference image with a pose sequence",
                                    description="Animate a reference image with a pose sequence; writes an H.264 mp4.")
     parser.add_argument("--reference", required=True, help="reference image of the character")
     parser.add_argument("--pose", required=True,
-                        help="pose input: a rendered pose video (*_kps.mp4), a folder of pose images or one pose image")
+                        help="pose input: a rendered pose video (*_kps.mp4), a folder of pose images, one pose image, "
+                             "a keypoint file (.npz) or a raw driving video/photo (poses are extracted)")
     parser.add_argument("--model", required=True,
                         help="pipeline folder (save_pretrained / convert output), or 'tiny-random' for the tiny random test model")
     parser.add_argument("--output", required=True, help="output video (.mp4)")
+    parser.add_argument("--no-align", dest="align", action="store_false",
+                        help="do not fit extracted/keypoint poses to the reference character's body")
+    add_backend_arguments(parser, flag="--pose-backend")
     parser.add_argument("--width", type=int, default=512, help="output width, a multiple of 8 (default 512)")
     parser.add_argument("--height", type=int, default=768, help="output height, a multiple of 8 (default 768)")
     parser.add_argument("--steps", type=int, default=25, help="DDIM steps (default 25)")
@@ -61,7 +67,9 @@ def run(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     reference = load_image(args.reference)
-    poses = load_pose_sequence(args.pose, max_frames=args.frames)
+    poses = load_pose_sequence(args.pose, max_frames=args.frames, width=args.width, height=args.height,
+                               reference_image=reference, align=args.align, backend=args.backend,
+                               dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
     pipeline = load_pipeline(args.model, device, dtype)
     pipeline.set_progress_bar_config(desc="denoising", file=sys.stderr)
     try:

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     extract.add_argument("--render", help="also write the rendered poses (.mp4, or an image for an image input)")
     extract.add_argument("--frames", type=int, default=None, help="use only the first N frames")
     extract.add_argument("--no-smooth", action="store_true", help="keep the raw per-frame keypoints")
-    _add_backend_arguments(extract)
+    add_backend_arguments(extract)
     extract.set_defaults(func=run_extract)
 
     render = commands.add_parser("render", help="draw a keypoint file as a pose video",
@@ -40,14 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     align.add_argument("keypoints", help="keypoint file of the driving poses (.npz)")
     align.add_argument("--reference", required=True, help="reference image showing the character's body")
     align.add_argument("--output", required=True, help="aligned keypoint file to write (.npz)")
-    _add_backend_arguments(align)
+    add_backend_arguments(align)
     align.set_defaults(func=run_align)
 
 
-def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+def add_backend_arguments(parser: argparse.ArgumentParser, flag: str = "--backend") -> None:
+    """Pose-extractor options (`args.backend`, `args.dwpose_detector`, `args.dwpose_model`)."""
     from animate_anyone.pose.extract import BACKENDS, DEFAULT_BACKEND
 
-    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+    parser.add_argument(flag, dest="backend", choices=BACKENDS, default=DEFAULT_BACKEND,
                         help=f"pose extractor (default {DEFAULT_BACKEND}; dwpose needs the two model files)")
     parser.add_argument("--dwpose-detector", help="YOLOX person detector ONNX file (yolox_l.onnx)")
     parser.add_argument("--dwpose-model", help="DWPose whole-body ONNX file (dw-ll_ucoco_384.onnx)")

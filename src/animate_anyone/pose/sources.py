@@ -191,8 +191,3 @@ def _reference_keypoints(reference_image: Image.Image, extractor_options: dict) 
                       stacklevel=4)
         return None
     return reference
-
-
-def pose_images_to_array(images: list[Image.Image]) -> np.ndarray:
-    """(F, H, W, 3) uint8 from equally sized images."""
-    return np.stack([np.asarray(image.convert("RGB")) for image in images])
