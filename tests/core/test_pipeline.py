@@ -6,7 +6,7 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
-from conftest import SIZE, generate, make_poses
+from core_helpers import SIZE, generate, make_poses
 
 from animate_anyone import AnimateAnyonePipeline
 from animate_anyone.models.reference_attention import install_reference_reader, remove_reference_attention
