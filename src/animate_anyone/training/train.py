@@ -40,6 +40,7 @@ from animate_anyone.training.model import AnimateAnyoneTrainingModel
 from animate_anyone.training.objective import diffusion_loss, min_snr_weights, sample_noise, training_noise_scheduler
 
 PROGRESS_FILE = "progress.json"
+FIXED_LOSS_OFFSET = 10**9  # sample and micro-step indices of `fixed_loss`, far from any training step
 
 
 class TrainingDivergedError(RuntimeError):
@@ -265,8 +266,8 @@ class Trainer:
         latents = latents.unflatten(0, (batch_size, frames)).transpose(1, 2)  # (B, C, F, h, w)
         return {"latents": latents, "reference": reference, "clip": clip, "pose": batch["pose"].to(self.device)}
 
-    def micro_step(self, batch: dict[str, torch.Tensor], micro_step: int) -> torch.Tensor:
-        """Forward + backward of one micro-batch; returns the (unscaled) loss."""
+    def compute_loss(self, batch: dict[str, torch.Tensor], micro_step: int) -> torch.Tensor:
+        """The weighted v-prediction loss of one micro-batch; its randomness is that of `micro_step`."""
         training = self.config.training
         generator = step_generator(self.config.seed, micro_step, self.accelerator.process_index, self.device)
         inputs = self.encode_batch(batch, generator)
@@ -283,7 +284,23 @@ class Trainer:
                                                                           training.snr_gamma)
         with self.accelerator.autocast():
             prediction = self.model(noisy, timesteps, inputs["reference"], clip, inputs["pose"], ~drop)
-        loss = diffusion_loss(prediction, target, weights)
+        return diffusion_loss(prediction, target, weights)
+
+    @torch.no_grad()
+    def fixed_loss(self, num_batches: int = 4) -> float:
+        """Mean loss over fixed samples, noise, timesteps and dropout: comparable between steps and runs."""
+        batch_size, first = self.config.training.batch_size, FIXED_LOSS_OFFSET
+        losses = []
+        for k in range(num_batches):
+            indices = range(first + k * batch_size, first + (k + 1) * batch_size)
+            batch = torch.utils.data.default_collate([self.dataset[i] for i in indices])
+            losses.append(self.compute_loss(batch, first + k).item())
+        return float(np.mean(losses))
+
+    def micro_step(self, batch: dict[str, torch.Tensor], micro_step: int) -> torch.Tensor:
+        """Forward + backward (+ optimizer step at accumulation boundaries); returns the loss."""
+        training = self.config.training
+        loss = self.compute_loss(batch, micro_step)
         finite = self.accelerator.gather(torch.isfinite(loss.detach()).reshape(1))
         if not bool(finite.all()):
             raise TrainingDivergedError(
