@@ -143,3 +143,12 @@ def test_animate_from_keypoints_aligned_to_the_reference(shared_dir, tmp_path, c
                              *extra)) == 0
     assert video_info(output).num_frames == 1
     assert "warning" not in capsys.readouterr().err
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_video(tmp_path / "v.mp4", np.zeros((2, 8, 8, 3), np.uint8), fps=10)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "v.mp4").stat().st_mode & 0o777 == 0o644

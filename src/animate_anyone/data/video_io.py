@@ -116,6 +116,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
     os.close(fd)
     temp_path = Path(temp_name)
+    umask = os.umask(0)
+    os.umask(umask)
+    temp_path.chmod(0o666 & ~umask)  # mkstemp makes the file private; outputs get the usual permissions
     try:
         yield temp_path
         os.replace(temp_path, path)
