@@ -62,10 +62,8 @@ def _to_pil(image: ImageInput) -> PIL.Image.Image:
 
 
 def _pose_frames_to_pil(pose_frames: PoseInput) -> list[PIL.Image.Image]:
-    if isinstance(pose_frames, (np.ndarray, torch.Tensor)):
-        if pose_frames.ndim != 4:
-            raise ValueError(f"pose frames must be 4-D (F, H, W, 3) or (F, 3, H, W), got {tuple(pose_frames.shape)}")
-        return [_to_pil(frame) for frame in pose_frames]
+    if isinstance(pose_frames, (np.ndarray, torch.Tensor)) and pose_frames.ndim != 4:
+        raise ValueError(f"pose frames must be 4-D (F, H, W, 3) or (F, 3, H, W), got {tuple(pose_frames.shape)}")
     return [_to_pil(frame) for frame in pose_frames]
 
 
