@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animate_anyone.eval.weights import load_strict, read_state_dict, weight_path
+from animate_anyone.checkpoints import load_state_dict
+from animate_anyone.eval.weights import load_strict, weight_path
 
 
 def _same_padding(size: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...]) -> list[int]:
@@ -110,5 +111,5 @@ def load_i3d(weights_dir: str | Path | None) -> I3D:
     """I3D with the published `i3d_pretrained_400.pt` (every key used)."""
     model = I3D()
     path = weight_path(weights_dir, "i3d")
-    load_strict(model, read_state_dict(path), path)
+    load_strict(model, load_state_dict(path), path)
     return model

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animate_anyone.eval.weights import load_strict, read_state_dict, weight_path
+from animate_anyone.checkpoints import load_state_dict
+from animate_anyone.eval.weights import load_strict, weight_path
 
 
 class _ConvBN(nn.Module):
@@ -167,5 +168,5 @@ def load_fid_inception(weights_dir: str | Path | None) -> FIDInception:
     """FIDInception with pytorch-fid's published weights; the file's 1008-class `fc` head is not used."""
     model = FIDInception()
     path = weight_path(weights_dir, "inception")
-    load_strict(model, read_state_dict(path), path, unused_prefixes=("fc.",))
+    load_strict(model, load_state_dict(path), path, unused_prefixes=("fc.",))
     return model

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from animate_anyone.eval.metrics import lpips_distance
-from animate_anyone.eval.weights import load_strict, read_state_dict, weight_path
+from animate_anyone.checkpoints import load_state_dict
+from animate_anyone.eval.weights import load_strict, weight_path
 
 # torchvision `features` layouts: an int is a 3x3-or-given conv's output channels, "M" a max-pool.
 # AlexNet convs: (out, kernel, stride, padding); pools are 3x3 stride 2.
@@ -112,6 +113,6 @@ def load_lpips(weights_dir: str | Path | None, net: str = "alex") -> LPIPS:
     backbone_path = weight_path(weights_dir, "alexnet" if net == "alex" else "vgg16")
     linear_path = weight_path(weights_dir, f"lpips_{net}")
     # The two files together are the whole model; the backbone file's classifier head is not used.
-    state_dict = {**read_state_dict(backbone_path), **read_state_dict(linear_path)}
+    state_dict = {**load_state_dict(backbone_path), **load_state_dict(linear_path)}
     load_strict(model, state_dict, f"{backbone_path} + {linear_path}", unused_prefixes=("classifier.",))
     return model

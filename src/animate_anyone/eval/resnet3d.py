@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animate_anyone.eval.weights import load_strict, read_state_dict, weight_path
+from animate_anyone.checkpoints import load_state_dict
+from animate_anyone.eval.weights import load_strict, weight_path
 
 # DisCo subtracts this per-channel mean (RGB, 0-255 scale) and does not divide by a std.
 PIXEL_MEAN = (114.7748, 107.7354, 99.4750)
@@ -72,5 +73,5 @@ def load_resnet3d(weights_dir: str | Path | None) -> ResNet3D50:
     """ResNet3D50 with the published `resnet-50-kinetics.pth`; its 400-class `fc` head is not used."""
     model = ResNet3D50()
     path = weight_path(weights_dir, "resnet3d")
-    load_strict(model, read_state_dict(path), path, unused_prefixes=("fc.",), strip_prefix="module.")
+    load_strict(model, load_state_dict(path), path, unused_prefixes=("fc.",), strip_prefix="module.")
     return model

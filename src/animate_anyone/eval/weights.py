@@ -1,8 +1,8 @@
 """Published weight files for the evaluation networks: locate them, load them safely, check them strictly.
 
 Nothing is downloaded: every file comes from a folder the user names (`--weights-dir`), under its
-published file name. Files are read with `torch.load(weights_only=True)` (no unpickling of code)
-or safetensors, and every key and shape is checked before loading.
+published file name. Files are read by `animate_anyone.checkpoints.load_state_dict` (safetensors or
+`torch.load(weights_only=True)`: no unpickling of code), and every key and shape is checked before loading.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from animate_anyone.checkpoints import strict_key_errors
 from animate_anyone.errors import InputError
 
 # The published file each network needs, by the name its publisher gives it.
@@ -37,23 +38,6 @@ def weight_path(weights_dir: str | Path | None, network: str) -> Path:
     return path
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors of a .safetensors or torch file (weights_only); a {'state_dict': ...} checkpoint is unwrapped."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return load_file(str(path))
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # corrupt, truncated or pickled-code files all land here
-        raise InputError(f"cannot read weight file {path}: {error}") from None
-    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
-        data = data["state_dict"]
-    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise InputError(f"{path} is not a state dict of tensors")
-    return data
-
-
 def load_strict(
     module: nn.Module,
     state_dict: dict[str, torch.Tensor],
@@ -72,19 +56,8 @@ def load_strict(
     tensors = {
         k: v for k, v in tensors.items() if not k.startswith(unused_prefixes) and not k.endswith("num_batches_tracked")
     }
-    expected = {k: v for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    misshaped = sorted(
-        f"{k} {tuple(tensors[k].shape)} != {tuple(expected[k].shape)}"
-        for k in set(expected) & set(tensors)
-        if tensors[k].shape != expected[k].shape
-    )
-    problems = [
-        f"{label}: {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''} ({len(keys)})"
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", misshaped))
-        if keys
-    ]
+    expected = {k: v.shape for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
+    problems = strict_key_errors(expected, tensors)
     if problems:
         raise InputError(f"{source} does not match {type(module).__name__}: " + "; ".join(problems))
-    module.load_state_dict(tensors, strict=False)  # every key was checked above
+    module.load_state_dict(tensors, strict=False)  # every key but the BatchNorm counters was checked above
