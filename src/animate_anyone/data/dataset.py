@@ -173,18 +173,21 @@ class AnimationDataset(Dataset):
 
 
 class ReferenceTargetPairs(AnimationDataset):
-    """Stage 1: a random target frame and a reference frame of the same video, at least
-    `min_gap` frames apart where the video is long enough (else any other frame)."""
+    """Stage 1: a (reference, target) frame pair of one video, drawn uniformly among the pairs at least
+    `min_gap` frames apart; in a video too short for that, among all pairs of different frames."""
 
     def __init__(self, *args, min_gap: int = 30, **kwargs):
         super().__init__(*args, **kwargs)
         self.min_gap = min_gap
 
     def pick_frames(self, num_frames: int, rng: np.random.Generator) -> tuple[int, list[int]]:
-        target = int(rng.integers(num_frames))
-        candidates = [i for i in range(num_frames) if abs(i - target) >= self.min_gap]
-        if not candidates:
-            candidates = [i for i in range(num_frames) if i != target] or [target]
+        gap = self.min_gap if num_frames > self.min_gap else 1
+        if num_frames <= gap:  # a one-frame video: the frame is its own reference
+            return 0, [0]
+        frames = np.arange(num_frames)
+        partners = np.maximum(frames - gap + 1, 0) + np.maximum(num_frames - frames - gap, 0)
+        target = int(rng.choice(num_frames, p=partners / partners.sum()))
+        candidates = frames[np.abs(frames - target) >= gap]
         return int(candidates[rng.integers(len(candidates))]), [target]
 
 
