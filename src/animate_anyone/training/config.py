@@ -143,6 +143,8 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | No
 
 def check_config(config: TrainConfig) -> None:
     """Value checks omegaconf's types cannot express."""
+    if config.training.mixed_precision in ("False", "false"):  # YAML 1.1 reads an unquoted `no` as false
+        config.training.mixed_precision = "no"
     problems = []
     if config.stage not in (1, 2):
         problems.append(f"stage must be 1 or 2, got {config.stage}")

@@ -105,7 +105,8 @@ def _flat_hparams(config: TrainConfig) -> dict:
 class Trainer:
     """Holds the run's objects; `fit()` trains to `training.max_steps`."""
 
-    def __init__(self, config: TrainConfig, resume: str | None = None):
+    def __init__(self, config: TrainConfig, resume: str | None = None, components: dict | None = None):
+        """`components`: pipeline components to start from instead of loading `config.model` (benchmarks)."""
         self.config = config
         self.output_dir = Path(config.output_dir)
         training = config.training
@@ -122,7 +123,7 @@ class Trainer:
         self.device = self.accelerator.device
 
         # Models: trained part as one module; frozen encoders fp32 on the device
-        components = load_components(config.model)
+        components = load_components(config.model) if components is None else components
         self.vae = components["vae"].requires_grad_(False).eval().to(self.device)
         self.image_encoder = components["image_encoder"].requires_grad_(False).eval().to(self.device)
         self.pipeline_scheduler = components["scheduler"]
