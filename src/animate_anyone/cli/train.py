@@ -40,4 +40,5 @@ def run(args: argparse.Namespace) -> None:
         result = train(config, resume=args.resume)
     except TrainingDivergedError as error:
         raise InputError(str(error)) from None
-    print(f"trained to step {result.step}; checkpoint: {result.last_checkpoint}")
+    if result.is_main_process:
+        print(f"trained to step {result.step}; checkpoint: {result.last_checkpoint}")

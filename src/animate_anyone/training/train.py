@@ -53,6 +53,7 @@ class TrainResult:
     step: int
     losses: list[float] = field(default_factory=list)  # per optimizer step of this run, mean over processes
     last_checkpoint: Path | None = None
+    is_main_process: bool = True
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -335,7 +336,7 @@ class Trainer:
         loader = DataLoader(self.dataset, batch_size=training.batch_size, sampler=sampler,
                             num_workers=config.data.num_workers, pin_memory=self.device.type == "cuda",
                             persistent_workers=config.data.num_workers > 0)
-        result = TrainResult(self.output_dir, self.step)
+        result = TrainResult(self.output_dir, self.step, is_main_process=accelerator.is_main_process)
         progress = tqdm(total=training.max_steps, initial=self.step, unit="step", desc=f"stage {config.stage}",
                         disable=not accelerator.is_local_main_process, dynamic_ncols=True)
         batches = iter(loader)
