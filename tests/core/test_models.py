@@ -150,8 +150,11 @@ def test_read_mask_selects_samples_that_see_the_reference(components):
         tokens = bank.tokens.pop(path)
         plain = attn(hidden)
         bank.tokens[path] = tokens
+        bank.read_mask = torch.tensor([False, False])
+        nobody = attn(hidden)
     torch.testing.assert_close(mixed[:2], plain[:2])
     torch.testing.assert_close(mixed[2:], reading[2:])
+    torch.testing.assert_close(nobody, plain)
 
 
 @pytest.mark.parametrize("num_frames, size, overlap", [(1, 24, 4), (24, 24, 4), (25, 24, 4), (100, 24, 4), (13, 5, 2), (9, 4, 0)])

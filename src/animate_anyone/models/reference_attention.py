@@ -132,6 +132,8 @@ class ReferenceReadProcessor:
 
         if bool(readers.all()):
             out = with_reference(slice(None))
+        elif not bool(readers.any()):
+            out = multi_head_attention(attn, query, key, value)
         else:
             out = torch.empty_like(query)
             out[readers] = with_reference(readers)
