@@ -1,4 +1,4 @@
-"""Fixtures of the training tests: a small generated dataset and tiny configs."""
+"""Fixtures of the training tests: a small generated dataset, one thread per test."""
 
 from __future__ import annotations
 
@@ -10,11 +10,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_dataset import write_synthetic_dataset  # noqa: E402
-
-from animate_anyone.training.config import TrainConfig, load_config  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = REPO_ROOT / "configs"
 
 
 @pytest.fixture(autouse=True)
@@ -30,11 +25,3 @@ def one_thread():
 def tiny_dataset(tmp_path_factory) -> Path:
     """3 stick-figure videos of 40 frames (48 px) with their pose videos, meta.json."""
     return write_synthetic_dataset(tmp_path_factory.mktemp("dataset"), num_videos=3, num_frames=40, size=48)
-
-
-def tiny_config(stage: int, dataset: Path, output_dir: Path, *overrides: str) -> TrainConfig:
-    """The tiny config of `stage` on `dataset`, without validation, with `overrides`."""
-    return load_config(CONFIGS / f"tiny-stage{stage}.yaml", [
-        f"data.root={dataset}", f"output_dir={output_dir}", "validation.every_steps=0",
-        *(["model.source=tiny"] if stage == 2 else []), *overrides,
-    ])

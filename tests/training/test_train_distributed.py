@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import CONFIGS
+from training_helpers import CONFIGS
 
 from animate_anyone.training import checkpointing
 

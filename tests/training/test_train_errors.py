@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import CONFIGS, tiny_config
+from training_helpers import CONFIGS, tiny_config
 
 from animate_anyone.cli import main
 from animate_anyone.errors import InputError

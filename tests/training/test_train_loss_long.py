@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import tiny_config
+from training_helpers import tiny_config
 
 from animate_anyone.pipelines.loading import load_pipeline
 from animate_anyone.training.train import train

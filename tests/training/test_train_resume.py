@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import tiny_config
+from training_helpers import tiny_config
 from safetensors.torch import load_file
 
 from animate_anyone.errors import InputError

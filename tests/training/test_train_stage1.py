@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import torch
-from conftest import tiny_config
+from training_helpers import tiny_config
 
 from animate_anyone.cli import main
 from animate_anyone.data.video_io import read_video_frames, save_image, video_info

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from conftest import tiny_config
+from training_helpers import tiny_config
 
 from animate_anyone.training.train import Trainer
 
