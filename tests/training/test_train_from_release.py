@@ -1,4 +1,4 @@
-"""Training starts from the released checkpoint layout (converter) and an SD image-variations base folder."""
+"""Training starts from the released checkpoint layout (converter) or from an SD-format base folder."""
 
 from __future__ import annotations
 
@@ -22,3 +22,25 @@ def test_stage1_starts_from_released_checkpoints(shared_dir, tiny_dataset, tmp_p
     result = trainer.fit()
     assert len(result.losses) == 2 and all(torch.isfinite(torch.tensor(result.losses)))
     assert (result.last_checkpoint / "pipeline" / "model_index.json").is_file()
+
+
+def test_stage1_starts_from_an_sd_format_base_folder(tiny_dataset, tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    from animate_anyone.testing import TINY_UNET2D_CONFIG, tiny_image_encoder, tiny_vae
+
+    base = tmp_path / "sd_base"
+    torch.manual_seed(3)
+    unet2d = UNet2DConditionModel(**TINY_UNET2D_CONFIG)
+    unet2d.save_pretrained(base / "unet")
+    tiny_vae().save_pretrained(base / "vae")
+    tiny_image_encoder().save_pretrained(base / "image_encoder")
+    config = tiny_config(1, tiny_dataset, tmp_path / "run", "model.source=sd", f"model.path={base}",
+                         "training.max_steps=2", "checkpointing.every_steps=2")
+    trainer = Trainer(config)
+    model = trainer.unwrapped
+    for key, value in unet2d.state_dict().items():  # both UNets start as the base UNet
+        assert torch.equal(model.reference_net.state_dict()[key], value)
+        assert torch.equal(model.unet.state_dict()[key], value)
+    result = trainer.fit()
+    assert len(result.losses) == 2 and (result.last_checkpoint / "pipeline" / "unet").is_dir()
