@@ -35,16 +35,28 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise InputError(
-            f"refusing {path}: it needs arbitrary unpickling (code could run); convert it to safetensors "
-            f"with a trusted tool first ({str(error).splitlines()[0]})"
+            f"refusing {path}: not a plain tensor checkpoint (damaged, or it needs arbitrary unpickling, "
+            f"which could run code; nothing in it was run). Convert it to safetensors with a trusted tool"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise InputError(f"cannot read weight file {path} (truncated or not a checkpoint): {error}") from None
+    except Exception as error:  # torch raises many types for truncated or foreign files (KeyError, RuntimeError, ...)
+        raise InputError(f"cannot read weight file {path} (truncated or not a checkpoint): {error!r}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise InputError(f"{path} is not a state dict of tensors")
     return state
+
+
+def load_pretrained(cls, path: str | os.PathLike, what: str):
+    """`cls.from_pretrained(path)` (a diffusers/transformers model or pipeline folder), any failure to read
+    it (missing or truncated files, wrong config) as one InputError."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"{what} folder not found: {path}")
+    try:
+        return cls.from_pretrained(path)
+    except (OSError, ValueError, KeyError, SafetensorError) as error:
+        raise InputError(f"cannot load the {what} from {path}: {str(error).splitlines()[0]}") from None
 
 
 def _listed(keys: list[str]) -> str:

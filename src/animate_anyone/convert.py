@@ -17,7 +17,7 @@ import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import CLIPVisionModelWithProjection
 
-from animate_anyone.checkpoints import load_state_dict, load_strict
+from animate_anyone.checkpoints import load_pretrained, load_state_dict, load_strict
 from animate_anyone.errors import InputError
 from animate_anyone.models.builders import motion_unet_config
 from animate_anyone.models.motion_unet import AnimateAnyoneUNet
@@ -163,25 +163,28 @@ def load_moore_pipeline(
     pose_guider = PoseGuider(**pose_guider_config_of(pose_state))
     load_strict(pose_guider, pose_state, "pose_guider.pth")
 
-    try:
-        vae = AutoencoderKL.from_pretrained(vae_path)
-        image_encoder = CLIPVisionModelWithProjection.from_pretrained(encoder_path)
-    except (OSError, ValueError) as error:
-        raise InputError(f"cannot load the VAE / image encoder: {str(error).splitlines()[0]}") from None
+    vae = load_pretrained(AutoencoderKL, vae_path, "VAE")
+    image_encoder = load_pretrained(CLIPVisionModelWithProjection, encoder_path, "image encoder")
     return AnimateAnyonePipeline(
         vae=vae, image_encoder=image_encoder.eval(), reference_net=reference_net.eval(), unet=unet.eval(),
         pose_guider=pose_guider.eval(), scheduler=scheduler_for_animate_anyone(),
     )
 
 
-def save_pipeline(pipeline: AnimateAnyonePipeline, output_dir: str | os.PathLike) -> Path:
-    """`save_pretrained` into a temporary sibling folder, then rename it into place (never half-written)."""
+def check_new_folder(output_dir: str | os.PathLike) -> Path:
+    """`output_dir` as a Path, if it does not exist yet and its parent does."""
     output_dir = Path(output_dir)
     if output_dir.exists():
         raise InputError(f"output folder already exists: {output_dir}")
+    if not output_dir.resolve().parent.is_dir():
+        raise InputError(f"parent folder does not exist: {output_dir.resolve().parent}")
+    return output_dir
+
+
+def save_pipeline(pipeline: AnimateAnyonePipeline, output_dir: str | os.PathLike) -> Path:
+    """`save_pretrained` into a temporary sibling folder, then rename it into place (never half-written)."""
+    output_dir = check_new_folder(output_dir)
     parent = output_dir.resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"parent folder does not exist: {parent}")
     temp_dir = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=parent))
     try:
         pipeline.save_pretrained(temp_dir, safe_serialization=True)

@@ -152,3 +152,62 @@ def test_outputs_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "v.mp4").stat().st_mode & 0o777 == 0o644
+
+
+def test_bad_size_fails_before_pose_extraction(shared_dir, tmp_path, capsys, monkeypatch):
+    import animate_anyone.pose.sources as sources
+
+    monkeypatch.setattr(sources, "load_pose_sequence", lambda *a, **k: pytest.fail("poses loaded before the check"))
+    media = shared_dir / "reference" / "media"
+    args = animate_args(media / "ref_man_photo.png", media / "dance1_kps.mp4", tmp_path / "o.mp4", "--width", "30")
+    assert main(args) == 2 and "multiples of 8" in capsys.readouterr().err
+
+
+def test_reference_images_are_read_upright_and_in_8_bits(tmp_path):
+    from animate_anyone.data.video_io import load_image
+
+    ramp = (np.linspace(0, 65535, 64 * 32).reshape(32, 64)).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    deep = np.asarray(load_image(tmp_path / "deep.png"))
+    assert deep.dtype == np.uint8 and deep.min() == 0 and deep.max() == 255 and 100 < deep.mean() < 155
+
+    wide = Image.new("RGB", (40, 20), (200, 10, 10))
+    exif = wide.getexif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    wide.save(tmp_path / "rotated.jpg", exif=exif)
+    assert load_image(tmp_path / "rotated.jpg").size == (20, 40)
+
+    transparent = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    transparent.save(tmp_path / "clear.png")
+    assert np.asarray(load_image(tmp_path / "clear.png")).max() == 255
+    assert np.asarray(load_image(tmp_path / "clear.png", background=(0, 0, 0))).max() == 0
+
+
+@pytest.mark.parametrize("content, message", [(b"definitely not a checkpoint", "refusing .*nothing in it was run"),
+                                              (b"PK\x03\x04 truncated zip", "cannot read weight file")])
+def test_foreign_weight_and_keypoint_files_are_one_line_errors(tmp_path, content, message):
+    from animate_anyone.checkpoints import load_state_dict
+    from animate_anyone.errors import InputError
+    from animate_anyone.pose.keypoints import KeypointSequence
+
+    (tmp_path / "bad.pth").write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        load_state_dict(tmp_path / "bad.pth")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    (tmp_path / "array.npy").rename(tmp_path / "poses.npz")
+    with pytest.raises(InputError, match="not an .npz archive"):
+        KeypointSequence.load(tmp_path / "poses.npz")
+
+
+def test_truncated_component_weights_are_a_one_line_error(tmp_path, capsys):
+    folder = tmp_path / "model"
+    tiny_pipeline(seed=0).save_pretrained(folder)
+    weights = folder / "image_encoder" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    capsys.readouterr()
+    args = ["animate", "--reference", str(tmp_path / "x.png"), "--pose", str(tmp_path), "--model", str(folder),
+            "--output", str(tmp_path / "o.mp4")]
+    Image.new("RGB", (8, 8)).save(tmp_path / "x.png")
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("animate-anyone: error: cannot load the model") and len(err.splitlines()) == 1

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
-        message = str(error) if isinstance(error, InputError) else f"{error.strerror}: {error.filename}"
+        message = f"{error.strerror}: {error.filename}" if getattr(error, "strerror", None) else str(error)
         print(f"animate-anyone: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

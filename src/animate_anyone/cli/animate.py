@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> None:
     from animate_anyone.runtime import resolve_device, resolve_dtype
 
     diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()  # loading bars; the denoising bar is the pipeline's own
     output = Path(args.output)
     if output.suffix.lower() != ".mp4":
         raise InputError(f"output must be an .mp4 file, got {output}")
@@ -67,19 +68,19 @@ def run(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     reference = load_image(args.reference)
+    pipeline = load_pipeline(args.model, device, dtype)
+    options = dict(height=args.height, width=args.width, num_inference_steps=args.steps, guidance_scale=args.guidance,
+                   context_frames=args.context_frames, context_overlap=args.context_overlap, output_type="np")
+    try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose extraction
+        pipeline.check_inputs(num_pose_frames=1, decode_chunk_size=8, **options)
+    except ValueError as error:
+        raise InputError(str(error)) from None
     poses = load_pose_sequence(args.pose, max_frames=args.frames, width=args.width, height=args.height,
                                reference_image=reference, align=args.align, backend=args.backend,
                                dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
-    pipeline = load_pipeline(args.model, device, dtype)
     pipeline.set_progress_bar_config(desc="denoising", file=sys.stderr)
-    try:
-        frames = pipeline(
-            reference, poses.images, height=args.height, width=args.width, num_inference_steps=args.steps,
-            guidance_scale=args.guidance, generator=torch.Generator(device="cpu").manual_seed(args.seed),
-            context_frames=args.context_frames, context_overlap=args.context_overlap, output_type="np",
-        ).frames
-    except ValueError as error:  # check_inputs: sizes, steps, guidance, windows
-        raise InputError(str(error)) from None
+    generator = torch.Generator(device="cpu").manual_seed(args.seed)
+    frames = pipeline(reference, poses.images, generator=generator, **options).frames
     video = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
     write_video(output, video, fps=args.fps or poses.fps)
     if args.contact_sheet:

@@ -26,11 +26,12 @@ def run(args: argparse.Namespace) -> None:
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
-    from animate_anyone.convert import load_moore_pipeline, save_pipeline
+    from animate_anyone.convert import check_new_folder, load_moore_pipeline, save_pipeline
     from animate_anyone.runtime import DTYPES
 
     diffusers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
+    check_new_folder(args.output)
     pipeline = load_moore_pipeline(args.checkpoint_dir, args.base, vae_dir=args.vae,
                                    image_encoder_dir=args.image_encoder, flavour=args.flavour)
     pipeline.to(dtype=DTYPES[args.dtype])

@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from animate_anyone.eval.evaluate import evaluate_folders
+    from animate_anyone.runtime import resolve_device
 
     report = evaluate_folders(
         args.generated,
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
         metric_names=args.metrics,
         weights_dir=args.weights_dir,
         cache_dir=None if args.no_cache else args.cache_dir,
-        device=args.device,
+        device=resolve_device(args.device),
         progress=lambda name: print(f"evaluating {name}", file=sys.stderr),
     )
     print(report.to_json() if args.json else report.to_markdown())

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 import av
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from animate_anyone.errors import InputError
 
@@ -90,20 +90,26 @@ def read_video_frames(
     return np.stack(frames)
 
 
-def load_image(path: str | os.PathLike) -> Image.Image:
-    """An RGB image; transparency is composited onto white (character cut-outs stay readable)."""
+def load_image(path: str | os.PathLike, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """An 8-bit RGB image, turned upright by its EXIF orientation; transparency is composited onto
+    `background` (white keeps character cut-outs readable; pose renders want black)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"image not found: {path}")
     try:
         with Image.open(path) as image:
             image.load()
+        image = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError) as error:
         raise InputError(f"cannot read image {path}: {error}") from None
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16/32-bit: scale to 8 bits, don't clip
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1.0)
+        image = Image.fromarray((np.clip(values / peak, 0, 1) * 255).round().astype(np.uint8))
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        backdrop = Image.new("RGBA", rgba.size, (*background, 255))
+        return Image.alpha_composite(backdrop, rgba).convert("RGB")
     return image.convert("RGB")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from animate_anyone.checkpoints import load_pretrained
 from animate_anyone.errors import InputError
 from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
 
@@ -40,8 +41,5 @@ def load_pipeline(model: str | os.PathLike, device: torch.device, dtype: torch.d
     else:
         path = Path(model)
         check_pipeline_folder(path)
-        try:
-            pipeline = AnimateAnyonePipeline.from_pretrained(path)
-        except (OSError, ValueError, KeyError) as error:
-            raise InputError(f"cannot load the model from {path}: {str(error).splitlines()[0]}") from None
+        pipeline = load_pretrained(AnimateAnyonePipeline, path, "model")
     return pipeline.to(device=device, dtype=dtype)

@@ -46,18 +46,22 @@ def scheduler_for_animate_anyone() -> DDIMScheduler:
 
 
 def _to_pil(image: ImageInput) -> PIL.Image.Image:
-    """PIL RGB from a PIL image, an (H, W, 3) array (uint8, or float in [0, 1]) or a (3, H, W) tensor in [0, 1]."""
+    """PIL RGB from a PIL image, an (H, W, 3) array or a (3, H, W) tensor: uint8, or floats in [0, 1]."""
     if isinstance(image, PIL.Image.Image):
         return image.convert("RGB")
     if isinstance(image, torch.Tensor):
         if image.ndim != 3 or image.shape[0] != 3:
             raise ValueError(f"image tensor must be (3, H, W) in [0, 1], got {tuple(image.shape)}")
-        image = image.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        image = image.detach().permute(1, 2, 0).cpu().numpy()
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3:
         raise ValueError(f"image array must be (H, W, 3), got {image.shape}")
-    if image.dtype != np.uint8:
-        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    if image.dtype == np.uint8:
+        return PIL.Image.fromarray(image)
+    if not np.issubdtype(image.dtype, np.floating) or image.min() < 0 or image.max() > 1:
+        raise ValueError(f"images must be uint8, or floats in [0, 1]; got {image.dtype} in "
+                         f"[{image.min()}, {image.max()}]")
+    image = (image * 255).round().astype(np.uint8)
     return PIL.Image.fromarray(image)
 
 
@@ -283,22 +287,24 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         clip_embeds = self.encode_reference_clip(reference, device)
         reference_latents = self.encode_reference_latents(reference, height, width, device)
         self.write_reference(reference_latents, clip_embeds)
+        try:
+            # 3. Prepare the poses (pixels on the CPU; features per window, or once for a single window)
+            pose_pixels = self.prepare_pose(pose_images, height, width)
+            windows = context_windows(num_frames, context_frames, context_overlap)
+            pose_features = self.pose_features_per_window(pose_pixels, windows, device)
 
-        # 3. Prepare the poses (pixels on the CPU; features per window, or once for a single window)
-        pose_pixels = self.prepare_pose(pose_images, height, width)
-        windows = context_windows(num_frames, context_frames, context_overlap)
-        pose_features = self.pose_features_per_window(pose_pixels, windows, device)
+            # 4. Timesteps and initial noise
+            self.scheduler.set_timesteps(num_inference_steps, device=device)
+            latents = self.prepare_latents(num_frames, height, width, device, generator, latents)
 
-        # 4. Timesteps and initial noise
-        self.scheduler.set_timesteps(num_inference_steps, device=device)
-        latents = self.prepare_latents(num_frames, height, width, device, generator, latents)
-
-        # 5. Denoising loop
-        with self.progress_bar(total=len(self.scheduler.timesteps)) as progress:
-            for timestep in self.scheduler.timesteps:
-                latents = self.denoise_step(latents, timestep, clip_embeds, pose_features, windows, guidance_scale)
-                progress.update()
-        self.reference_bank.clear()
+            # 5. Denoising loop
+            with self.progress_bar(total=len(self.scheduler.timesteps)) as progress:
+                for timestep in self.scheduler.timesteps:
+                    latents = self.denoise_step(latents, timestep, clip_embeds, pose_features, windows,
+                                                guidance_scale)
+                    progress.update()
+        finally:
+            self.reference_bank.clear()  # the reference tokens and their keys/values belong to this video
 
         # 6. Decode
         if output_type == "latent":

@@ -132,7 +132,10 @@ class KeypointSequence:
         if not path.is_file():
             raise InputError(f"keypoint file not found: {path}")
         try:
-            with np.load(path, allow_pickle=False) as data:
+            data = np.load(path, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            with data:
                 arrays = {name: data[name] for name in data.files}
         except (OSError, ValueError, EOFError) as error:
             raise InputError(f"cannot read keypoint file {path}: {error}") from None

@@ -33,6 +33,7 @@ from animate_anyone.data.video_io import (
     VIDEO_SUFFIXES,
     iter_video_frames,
     load_image,
+    read_video_frames,
     video_info,
 )
 from animate_anyone.errors import InputError
@@ -60,21 +61,19 @@ class PoseSequence:
     fps: float
 
 
+BLACK = (0, 0, 0)  # pose renders are drawn on black: transparent pixels become black too
+
+
 def _read_pose_video(path: Path, max_frames: int | None) -> PoseSequence:
-    fps = video_info(path).fps
-    images = []
-    for frame in iter_video_frames(path):
-        images.append(Image.fromarray(frame))
-        if max_frames is not None and len(images) >= max_frames:
-            break
-    return PoseSequence(images, fps)
+    frames = read_video_frames(path, max_frames=max_frames)
+    return PoseSequence([Image.fromarray(frame) for frame in frames], video_info(path).fps)
 
 
 def _read_pose_folder(path: Path, max_frames: int | None) -> PoseSequence:
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise InputError(f"no pose images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-    return PoseSequence([load_image(p) for p in files[:max_frames]], DEFAULT_FPS)
+    return PoseSequence([load_image(p, background=BLACK) for p in files[:max_frames]], DEFAULT_FPS)
 
 
 def looks_rendered(frame: np.ndarray) -> bool:
@@ -87,7 +86,7 @@ def is_rendered_pose(path: Path) -> bool:
     if path.stem.lower().endswith(RENDERED_NAME_SUFFIX):
         return True
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return looks_rendered(np.asarray(load_image(path)))
+        return looks_rendered(np.asarray(load_image(path, background=BLACK)))
     frames = list(islice(iter_video_frames(path), FRAMES_CHECKED))
     if not frames:
         raise InputError(f"pose input {path} has no frames")
@@ -125,7 +124,7 @@ def load_pose_sequence(
     elif path.suffix.lower() in VIDEO_SUFFIXES:
         sequence = _read_pose_video(path, max_frames)
     elif path.suffix.lower() in IMAGE_SUFFIXES:
-        sequence = PoseSequence([load_image(path)], DEFAULT_FPS)
+        sequence = PoseSequence([load_image(path, background=BLACK)], DEFAULT_FPS)
     else:
         raise InputError(f"unsupported pose input {path}: expected a pose video, a driving video, "
                          "a keypoint file (.npz), an image or a folder of images")
