@@ -156,3 +156,25 @@ def test_bf16_on_cpu_stays_close_to_fp32(reference):
     half = generate(pipe, reference, poses)
     assert half.dtype == np.float32 and np.isfinite(half).all()
     assert np.abs(full - half).mean() < 0.02
+
+
+@pytest.mark.parametrize("guidance_scale", [1.0, 3.5])
+def test_denoise_step_averages_window_predictions_per_frame(pipe, monkeypatch, guidance_scale):
+    """Each window 'predicts' its own start frame everywhere: a frame's prediction must be the mean of
+    the starts of the windows covering it, computed once per window and step."""
+    from animate_anyone.pipelines.context import context_windows
+
+    windows = context_windows(10, context_frames=4, context_overlap=1)  # [0, 4), [3, 7), [6, 10)
+    calls = []
+
+    def predict(latents, timestep, clip_embeds, window_start, guided):
+        calls.append(latents.shape[2])
+        return torch.full((2 if guided else 1, *latents.shape[1:]), float(window_start))
+
+    monkeypatch.setattr(pipe, "predict_noise", predict)
+    monkeypatch.setattr(pipe.scheduler, "step", lambda noise_pred, timestep, latents, **kwargs: (noise_pred,))
+    latents = torch.zeros(1, 4, 10, 2, 2)
+    out = pipe.denoise_step(latents, torch.tensor(999), None, lambda window: window.start, windows, guidance_scale)
+    expected = [sum(w.start for w in windows if f in w) / sum(f in w for w in windows) for f in range(10)]
+    torch.testing.assert_close(out[0, 0, :, 0, 0], torch.tensor(expected))
+    assert calls == [4, 4, 4]
