@@ -1,9 +1,11 @@
-"""`animate-anyone data ...`: dataset tools (`prepare`; each subcommand is a `register_*` function below)."""
+"""`animate-anyone data ...`: dataset tools (`prepare`, `synth`; each subcommand is a `register_*` function below)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from animate_anyone.cli.pose import add_backend_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,10 +26,7 @@ def register_prepare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", required=True, help="new dataset folder")
     parser.add_argument("--pose-dir", default=None,
                         help="folder of pre-rendered pose videos NAME_kps.mp4 (skips pose extraction)")
-    parser.add_argument("--backend", default="mediapipe", choices=["mediapipe", "dwpose"],
-                        help="pose extractor when no --pose-dir (default mediapipe)")
-    parser.add_argument("--dwpose-detector", default=None, help="dwpose backend: yolox_l.onnx")
-    parser.add_argument("--dwpose-model", default=None, help="dwpose backend: dw-ll_ucoco_384.onnx")
+    add_backend_arguments(parser)
     parser.add_argument("--symlink", action="store_true", help="symlink videos instead of copying them")
     parser.set_defaults(func=run_prepare)
 
@@ -37,10 +36,7 @@ def run_prepare(args: argparse.Namespace) -> None:
 
     pose_maker = None
     if args.pose_dir is None:
-        options = {}
-        if args.backend == "dwpose":
-            options = dict(dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
-        pose_maker = PoseVideoMaker(args.backend, **options)
+        pose_maker = PoseVideoMaker(args.backend, dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
     try:
         report = prepare_dataset(args.videos_dir, args.output, pose_dir=args.pose_dir, pose_maker=pose_maker,
                                  symlink=args.symlink, progress=lambda name: print(f"  {name}", file=sys.stderr))

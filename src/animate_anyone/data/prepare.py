@@ -54,7 +54,8 @@ def find_pose_video(pose_dir: Path, stem: str) -> Path:
 
 
 class PoseVideoMaker:
-    """Extract keypoints from a video, save them (.npz) and render the pose video (pose issue's API)."""
+    """Extract keypoints from a video, fill gaps and smooth them as `animate` does for driving videos,
+    save them (.npz) and render the pose video."""
 
     def __init__(self, backend: str = "mediapipe", **backend_options):
         from animate_anyone.pose.extract import create_extractor
@@ -64,8 +65,9 @@ class PoseVideoMaker:
     def __call__(self, video: Path, keypoints_path: Path, pose_path: Path) -> int:
         from animate_anyone.pose.extract import extract_from_video
         from animate_anyone.pose.render import render_sequence
+        from animate_anyone.pose.smooth import fill_gaps, smooth_keypoints
 
-        sequence = extract_from_video(video, self.extractor)
+        sequence = smooth_keypoints(fill_gaps(extract_from_video(video, self.extractor)))
         sequence.save(keypoints_path)
         write_video(pose_path, render_sequence(sequence), fps=sequence.fps)
         return len(sequence)
