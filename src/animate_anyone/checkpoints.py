@@ -33,7 +33,7 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             raise InputError(f"cannot read safetensors file {path}: {error}") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
+    except pickle.UnpicklingError:
         raise InputError(
             f"refusing {path}: not a plain tensor checkpoint (damaged, or it needs arbitrary unpickling, "
             f"which could run code; nothing in it was run). Convert it to safetensors with a trusted tool"

@@ -29,7 +29,7 @@ from torch.utils.data import Dataset, Sampler
 
 from animate_anyone.data.video_io import read_video_frames, video_info
 from animate_anyone.errors import InputError
-from animate_anyone.pipelines.pipeline_animate_anyone import CLIP_MEAN, CLIP_STD
+from animate_anyone.models.clip_input import clip_pixels
 
 META_FILE = "meta.json"
 
@@ -108,12 +108,6 @@ def crop_resize(frame: np.ndarray, box: tuple[float, float, float, float], outpu
 def to_tensor(image: Image.Image) -> torch.Tensor:
     """(3, H, W) float in [0, 1]."""
     return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255).permute(2, 0, 1)
-
-
-def clip_pixels(reference: Image.Image, size: int) -> torch.Tensor:
-    """The CLIP input as the pipeline makes it: squashed to `size` x `size` (bicubic), CLIP mean/std."""
-    pixels = to_tensor(reference.resize((size, size), Image.BICUBIC))
-    return (pixels - torch.tensor(CLIP_MEAN)[:, None, None]) / torch.tensor(CLIP_STD)[:, None, None]
 
 
 # ----------------------------------------------------------------------------- datasets

@@ -13,6 +13,7 @@ from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import CLIPVisionModelWithProjection
 
+from animate_anyone.models.clip_input import clip_pixels
 from animate_anyone.models.motion_unet import AnimateAnyoneUNet
 from animate_anyone.models.pose_guider import PoseGuider
 from animate_anyone.models.reference_attention import (
@@ -22,10 +23,6 @@ from animate_anyone.models.reference_attention import (
 )
 from animate_anyone.pipelines.context import context_windows
 from animate_anyone.pipelines.output import AnimateAnyonePipelineOutput
-
-# OpenAI CLIP's pixel statistics (the values every CLIP ViT-L/14 image processor config carries).
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 ImageInput = PIL.Image.Image | np.ndarray | torch.Tensor
 PoseInput = list[PIL.Image.Image] | np.ndarray | torch.Tensor
@@ -150,10 +147,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
 
     def encode_reference_clip(self, reference: PIL.Image.Image, device: torch.device) -> torch.Tensor:
         """CLIP `image_embeds` of the reference squashed to the encoder's input size: (1, 1, D)."""
-        size = self.image_encoder.config.image_size
-        pixels = torch.from_numpy(np.array(reference.resize((size, size), PIL.Image.BICUBIC))).float() / 255
-        mean, std = torch.tensor(CLIP_MEAN), torch.tensor(CLIP_STD)
-        pixels = ((pixels - mean) / std).permute(2, 0, 1)[None]
+        pixels = clip_pixels(reference, self.image_encoder.config.image_size)[None]
         pixels = pixels.to(device=device, dtype=self.image_encoder.dtype)
         return self.image_encoder(pixels).image_embeds[:, None]
 

@@ -243,7 +243,7 @@ def character_parts(canvas: Canvas, ch: Character, sk: Skeleton, f: int) -> list
 
 def _torso(canvas: Canvas, ch: Character, sk: Skeleton, f: int) -> None:
     p = ch.proportions
-    rot, neck, pelvis = sk.body_rotation[f], sk.body[f, 1], sk.pelvis[f]
+    rot, neck = sk.body_rotation[f], sk.body[f, 1]
     pelvis_rot = sk.body_rotation[f]  # the hips turn with the body; the pelvis tilt shows in the hip joints
     half_top = p.shoulder_half + 0.7 * p.arm_radius
     hip_axis = sk.hips[f, 0] - sk.hips[f, 1]
