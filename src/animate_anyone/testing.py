@@ -18,25 +18,33 @@ from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeli
 
 TINY_EMBED_DIM = 32
 
-TINY_UNET2D_CONFIG = dict(
-    sample_size=8,
-    block_out_channels=(32, 64),  # motion-module norms use 32 groups: widths must be multiples of 32
-    layers_per_block=1,
-    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-    cross_attention_dim=TINY_EMBED_DIM,
-    attention_head_dim=4,
-    norm_num_groups=8,
-)
-
-
-def tiny_vae() -> AutoencoderKL:
-    return AutoencoderKL(
-        block_out_channels=(16, 16, 32, 32),  # four blocks: 8x downsampling like SD's VAE
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=4,
+def tiny_unet2d_config(block_out_channels: tuple[int, ...] = (32, 64)) -> dict:
+    """A toy 2D UNet: cross-attention in every block but the deepest (as SD), one layer per block."""
+    depth = len(block_out_channels)
+    return dict(
+        sample_size=8,
+        block_out_channels=tuple(block_out_channels),  # motion-module norms use 32 groups: multiples of 32
         layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D",) * (depth - 1) + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (depth - 1),
+        cross_attention_dim=TINY_EMBED_DIM,
+        attention_head_dim=4,
+        norm_num_groups=8,
+    )
+
+
+TINY_UNET2D_CONFIG = tiny_unet2d_config()
+
+
+def tiny_vae(block_out_channels: tuple[int, ...] = (16, 16, 32, 32), layers_per_block: int = 1) -> AutoencoderKL:
+    """A toy SD-style VAE: four blocks (8x downsampling), 4 latent channels."""
+    depth = len(block_out_channels)
+    return AutoencoderKL(
+        block_out_channels=tuple(block_out_channels),
+        down_block_types=("DownEncoderBlock2D",) * depth,
+        up_block_types=("UpDecoderBlock2D",) * depth,
+        latent_channels=4,
+        layers_per_block=layers_per_block,
         norm_num_groups=8,
         sample_size=32,
     )

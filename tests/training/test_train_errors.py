@@ -35,7 +35,7 @@ def test_config_errors_name_the_key(tmp_path, capsys):
     with pytest.raises(InputError, match="key=value"):
         load_config(CONFIGS / "tiny-stage1.yaml", ["training.max_steps"])
     assert load_config(CONFIGS / "stage1.yaml", ["training.mixed_precision=no"]).training.mixed_precision == "no"
-    with pytest.raises(InputError, match="stage must be 1 or 2"):
+    with pytest.raises(InputError, match="stage must be 1, 2 or vae"):
         load_config(CONFIGS / "tiny-stage1.yaml", ["stage=3"])
     bad = tmp_path / "bad.yaml"
     bad.write_text("training:\n  max_step: 10\n")

@@ -1,1 +1,1 @@
-"""Training: one trainer for both stages (DESIGN §5), driven by `TrainConfig`."""
+"""Training: one trainer for both stages (DESIGN §5) and the VAE stage, driven by `TrainConfig`."""

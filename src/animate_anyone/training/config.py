@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -19,6 +19,7 @@ from animate_anyone.errors import InputError
 
 MODEL_SOURCES = ("tiny", "sd", "moore", "pipeline")
 MIXED_PRECISION = ("no", "fp16", "bf16")
+STAGES = (1, 2, "vae")
 
 
 @dataclass
@@ -40,6 +41,13 @@ class ModelConfig:
     motion_module_path: Optional[str] = None
     motion_max_seq_length: int = 32  # AnimateDiff / Moore: 32 positions
     pose_guider_channels: List[int] = field(default_factory=lambda: [16, 32, 64, 128])  # the paper's
+    # tiny source: block widths of both UNets (multiples of 32, the motion modules' norm groups);
+    # cross-attention in every block but the deepest. [32, 64] is `animate_anyone.testing`'s toy size.
+    unet_channels: List[int] = field(default_factory=lambda: [32, 64])
+    # VAE built from scratch (tiny source, VAE stage without vae_path): block widths (multiples of 8;
+    # four blocks = SD's 8x downsampling) and resnet layers per block
+    vae_channels: List[int] = field(default_factory=lambda: [16, 16, 32, 32])
+    vae_layers_per_block: int = 1
     seed: int = 0  # initial weights of parts built from scratch
 
 
@@ -80,6 +88,8 @@ class TrainingConfig:
     snr_gamma: Optional[float] = 5.0  # min-SNR weighting; None: plain MSE
     use_ema: bool = False
     ema_decay: float = 0.9999
+    # VAE stage: loss = mean |x - decode(z)| per pixel + kl_weight x KL(posterior || N(0, 1)) per latent element
+    kl_weight: float = 1e-4
 
 
 @dataclass
@@ -99,7 +109,7 @@ class ValidationConfig:
 
 @dataclass
 class TrainConfig:
-    stage: int = 1
+    stage: Union[int, str] = 1  # 1 (images), 2 (motion modules) or vae (the autoencoder, before stage 1)
     output_dir: str = "outputs/train"
     seed: int = 0  # data order, crops, noise, timesteps, condition dropout
     log_every_steps: int = 1
@@ -146,15 +156,21 @@ def check_config(config: TrainConfig) -> None:
     if config.training.mixed_precision in ("False", "false"):  # YAML 1.1 reads an unquoted `no` as false
         config.training.mixed_precision = "no"
     problems = []
-    if config.stage not in (1, 2):
-        problems.append(f"stage must be 1 or 2, got {config.stage}")
+    if config.stage not in STAGES:
+        problems.append(f"stage must be 1, 2 or vae, got {config.stage!r}")
     if config.model.source not in MODEL_SOURCES:
         problems.append(f"model.source must be one of {', '.join(MODEL_SOURCES)}, got {config.model.source!r}")
     if config.model.source in ("sd", "moore", "pipeline") and not config.model.path:
         problems.append(f"model.source={config.model.source} needs model.path")
     if config.model.source == "moore" and not config.model.base_path:
         problems.append("model.source=moore needs model.base_path (the SD image-variations folder)")
-    data, training = config.data, config.training
+    model, data, training = config.model, config.data, config.training
+    if len(model.unet_channels) < 2 or any(width <= 0 or width % 32 for width in model.unet_channels):
+        problems.append(f"model.unet_channels must be at least 2 positive multiples of 32, got {model.unet_channels}")
+    if len(model.vae_channels) < 2 or any(width <= 0 or width % 8 for width in model.vae_channels):
+        problems.append(f"model.vae_channels must be at least 2 positive multiples of 8, got {model.vae_channels}")
+    if model.vae_layers_per_block < 1:
+        problems.append("model.vae_layers_per_block must be at least 1")
     if data.width % 8 or data.height % 8 or data.width <= 0 or data.height <= 0:
         problems.append(f"data.width and data.height must be positive multiples of 8, got {data.width}x{data.height}")
     if data.num_frames < 1 or data.sample_rate < 1:
@@ -175,6 +191,8 @@ def check_config(config: TrainConfig) -> None:
                         f"got {training.mixed_precision!r}")
     if not 0 <= training.condition_drop_rate < 1:
         problems.append(f"training.condition_drop_rate must be in [0, 1), got {training.condition_drop_rate}")
+    if training.kl_weight < 0:
+        problems.append(f"training.kl_weight must be >= 0, got {training.kl_weight}")
     if training.snr_gamma is not None and training.snr_gamma <= 0:
         problems.append(f"training.snr_gamma must be positive or null, got {training.snr_gamma}")
     if config.checkpointing.every_steps < 1:

@@ -15,13 +15,21 @@ from animate_anyone.pipelines.pipeline_animate_anyone import scheduler_for_anima
 from animate_anyone.training.config import ModelConfig
 
 
-def _from_pretrained(cls, path: Path, what: str):
+def from_pretrained_folder(cls, path: Path, what: str):
+    """`cls.from_pretrained(path)`; a missing or unloadable folder is an `InputError` naming `what`."""
     if not path.is_dir():
         raise InputError(f"{what} folder not found: {path}")
     try:
         return cls.from_pretrained(path)
     except (OSError, ValueError) as error:
         raise InputError(f"cannot load the {what} from {path}: {str(error).splitlines()[0]}") from None
+
+
+def new_vae(config: ModelConfig) -> AutoencoderKL:
+    """A VAE from scratch (`model.vae_channels`, `vae_layers_per_block`), from the global seed."""
+    from animate_anyone.testing import tiny_vae
+
+    return tiny_vae(config.vae_channels, config.vae_layers_per_block)
 
 
 def _new_pose_guider(unet2d: UNet2DConditionModel, config: ModelConfig) -> PoseGuider:
@@ -40,22 +48,22 @@ def _from_unet2d(unet2d: UNet2DConditionModel, config: ModelConfig) -> dict:
 
 
 def _tiny(config: ModelConfig) -> dict:
-    from animate_anyone.testing import TINY_UNET2D_CONFIG, tiny_image_encoder, tiny_vae
+    from animate_anyone.testing import tiny_image_encoder, tiny_unet2d_config
 
     torch.manual_seed(config.seed)
-    unet2d = UNet2DConditionModel(**TINY_UNET2D_CONFIG)
-    vae, image_encoder = tiny_vae(), tiny_image_encoder()
+    unet2d = UNet2DConditionModel(**tiny_unet2d_config(config.unet_channels))
+    vae, image_encoder = new_vae(config), tiny_image_encoder()
     return dict(vae=vae, image_encoder=image_encoder, **_from_unet2d(unet2d, config))
 
 
 def _sd(config: ModelConfig) -> dict:
     base = Path(config.path)
-    unet2d = _from_pretrained(UNet2DConditionModel, base / "unet", "UNet")
+    unet2d = from_pretrained_folder(UNet2DConditionModel, base / "unet", "UNet")
     components = _from_unet2d(unet2d, config)
     if config.vae_path is None:
-        components["vae"] = _from_pretrained(AutoencoderKL, base / "vae", "VAE")
+        components["vae"] = from_pretrained_folder(AutoencoderKL, base / "vae", "VAE")
     if config.image_encoder_path is None:
-        components["image_encoder"] = _from_pretrained(CLIPVisionModelWithProjection, base / "image_encoder",
+        components["image_encoder"] = from_pretrained_folder(CLIPVisionModelWithProjection, base / "image_encoder",
                                                        "image encoder")
     return components
 
@@ -82,9 +90,9 @@ def load_components(config: ModelConfig) -> dict:
     """Pipeline components (fp32, CPU) to start training from, as `config` says."""
     components = _SOURCES[config.source](config)
     if config.vae_path is not None:
-        components["vae"] = _from_pretrained(AutoencoderKL, Path(config.vae_path), "VAE")
+        components["vae"] = from_pretrained_folder(AutoencoderKL, Path(config.vae_path), "VAE")
     if config.image_encoder_path is not None:
-        components["image_encoder"] = _from_pretrained(CLIPVisionModelWithProjection, Path(config.image_encoder_path),
+        components["image_encoder"] = from_pretrained_folder(CLIPVisionModelWithProjection, Path(config.image_encoder_path),
                                                        "image encoder")
     if config.motion_module_path is not None:
         from animate_anyone.convert import load_animatediff_motion_modules

@@ -1,4 +1,5 @@
 """One trainer for both stages (DESIGN §5), on `accelerate`: one CPU process to DDP/DeepSpeed on many GPUs.
+(`training.vae.VaeTrainer` reuses it for the VAE stage of our own tiny model.)
 
 Reproducible: every sample is a function of (seed, sample index) (`data.dataset`), and the noise,
 timesteps, VAE samples and condition dropout of micro-step m on process p come from a generator
@@ -107,7 +108,9 @@ class Trainer:
     """Holds the run's objects; `fit()` trains to `training.max_steps`."""
 
     def __init__(self, config: TrainConfig, resume: str | None = None, components: dict | None = None):
-        """`components`: pipeline components to start from instead of loading `config.model` (benchmarks)."""
+        """`components`: pipeline components to start from instead of loading `config.model` (benchmarks).
+
+        Subclasses train other modules by overriding `build`, `compute_loss`, `save_weights` and `validate`."""
         self.config = config
         self.output_dir = Path(config.output_dir)
         training = config.training
@@ -123,20 +126,10 @@ class Trainer:
         self.resume_from = self._check_output_dir(resume)
         self.device = self.accelerator.device
 
-        # Models: trained part as one module; frozen encoders fp32 on the device
-        components = load_components(config.model) if components is None else components
-        self.vae = components["vae"].requires_grad_(False).eval().to(self.device)
-        self.image_encoder = components["image_encoder"].requires_grad_(False).eval().to(self.device)
-        self.pipeline_scheduler = components["scheduler"]
-        self.noise_scheduler = training_noise_scheduler()
-        model = AnimateAnyoneTrainingModel(components["reference_net"], components["unet"],
-                                           components["pose_guider"], config.stage).train()
+        model = self.build(components).train()  # also sets self.dataset
         if training.gradient_checkpointing:
             model.enable_gradient_checkpointing()
         self.trainable = [p for p in model.parameters() if p.requires_grad]
-
-        # Data
-        self.dataset = build_dataset(config, self.image_encoder.config.image_size)
 
         # Optimisation
         optimizer = build_optimizer(config, self.trainable)
@@ -153,8 +146,20 @@ class Trainer:
             self.ema = EMAModel(self.trainable, decay=training.ema_decay)
             self.ema.to(self.device)
             self.accelerator.register_for_checkpointing(self.ema)
-        self.accelerator.register_save_state_pre_hook(self._save_pipeline_hook)
+        self.accelerator.register_save_state_pre_hook(self._save_hook)
         self.step = 0
+
+    def build(self, components: dict | None) -> torch.nn.Module:
+        """The module to train (ReferenceNet + UNet + Pose Guider), frozen encoders fp32 on the device, the data."""
+        config = self.config
+        components = load_components(config.model) if components is None else components
+        self.vae = components["vae"].requires_grad_(False).eval().to(self.device)
+        self.image_encoder = components["image_encoder"].requires_grad_(False).eval().to(self.device)
+        self.pipeline_scheduler = components["scheduler"]
+        self.noise_scheduler = training_noise_scheduler()
+        self.dataset = build_dataset(config, self.image_encoder.config.image_size)
+        return AnimateAnyoneTrainingModel(components["reference_net"], components["unet"],
+                                          components["pose_guider"], config.stage)
 
     # ------------------------------------------------------------------ run folder
     def _check_output_dir(self, resume: str | None) -> Path | None:
@@ -167,7 +172,7 @@ class Trainer:
         return resume_from
 
     @property
-    def unwrapped(self) -> AnimateAnyoneTrainingModel:
+    def unwrapped(self) -> torch.nn.Module:
         return self.accelerator.unwrap_model(self.model)
 
     # ------------------------------------------------------------------ pipeline (save, validate)
@@ -185,25 +190,34 @@ class Trainer:
         pipeline.set_progress_bar_config(disable=True)
         return pipeline
 
-    def _with_inference_weights(self, action):
-        """Run `action(pipeline)` with EMA weights (if any) and inference processors; restore after."""
+    def with_inference_weights(self, action):
+        """Run `action()` with the EMA weights (if any) in the trained module; restore after."""
         if self.ema is not None:
             self.ema.store(self.trainable)
             self.ema.copy_to(self.trainable)
         try:
-            return action(self.pipeline())
+            return action()
         finally:
             if self.ema is not None:
                 self.ema.restore(self.trainable)
+
+    def _with_pipeline(self, action):
+        """Run `action(pipeline)` with inference weights and processors; training processors restored after."""
+        try:
+            return self.with_inference_weights(lambda: action(self.pipeline()))
+        finally:
             self.unwrapped.install_reference_attention()
 
-    def _save_pipeline_hook(self, models, weights, output_dir) -> None:
-        """accelerate save-state pre-hook: write `pipeline/` (save_pretrained), the config and the step."""
+    def save_weights(self, output_dir: Path) -> None:
+        """The checkpoint's inference weights: `pipeline/` (save_pretrained)."""
+        self._with_pipeline(lambda pipeline: pipeline.save_pretrained(output_dir / "pipeline", safe_serialization=True))
+
+    def _save_hook(self, models, weights, output_dir) -> None:
+        """accelerate save-state pre-hook: write the inference weights, the config and the step."""
         if not self.accelerator.is_main_process:
             return
         output_dir = Path(output_dir)
-        self._with_inference_weights(lambda pipeline: pipeline.save_pretrained(output_dir / "pipeline",
-                                                                               safe_serialization=True))
+        self.save_weights(output_dir)
         save_config(self.config, output_dir / "config.yaml")
         (output_dir / PROGRESS_FILE).write_text(json.dumps({"step": self.step, "stage": self.config.stage}))
 
@@ -242,7 +256,7 @@ class Trainer:
         sample = validation_sample(entry, validation.num_frames, stride, first_pose,
                                    (config.data.width, config.data.height))
         with self.accelerator.autocast():
-            frames = self._with_inference_weights(lambda pipeline: generate(
+            frames = self._with_pipeline(lambda pipeline: generate(
                 pipeline, sample, validation.num_inference_steps, validation.guidance_scale, config.seed))
         folder = self.output_dir / "validation"
         folder.mkdir(parents=True, exist_ok=True)
@@ -378,5 +392,9 @@ class Trainer:
 def train(config: TrainConfig, resume: str | None = None) -> TrainResult:
     """Train `config.stage` to `config.training.max_steps`; `resume`: None, "latest" or a checkpoint folder."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if config.stage == "vae":
+        from animate_anyone.training.vae import VaeTrainer
+
+        return VaeTrainer(config, resume).fit()
     return Trainer(config, resume).fit()
 
