@@ -71,3 +71,17 @@ def test_vae_stage_config_errors(tiny_dataset, tmp_path):
         vae_config(tiny_dataset, tmp_path, "model.vae_channels=[16,12]")
     with pytest.raises(InputError, match="training.kl_weight"):
         vae_config(tiny_dataset, tmp_path, "training.kl_weight=-1")
+
+
+def test_tiny128_family_fits_the_30_mb_budget_in_fp16():
+    from animate_anyone.training.initialisation import load_components
+
+    vae = load_config(CONFIGS / "tiny128-vae.yaml")
+    stage1 = load_config(CONFIGS / "tiny128-stage1.yaml", ["model.vae_path=null"])
+    stage2 = load_config(CONFIGS / "tiny128-stage2.yaml")
+    assert vae.stage == "vae" and (stage1.stage, stage2.stage) == (1, 2)
+    assert {(c.data.width, c.data.height) for c in (vae, stage1, stage2)} == {(128, 128)}
+    stage1.model.vae_channels, stage1.model.vae_layers_per_block = vae.model.vae_channels, vae.model.vae_layers_per_block
+    components = load_components(stage1.model)
+    parameters = sum(p.numel() for c in components.values() if isinstance(c, torch.nn.Module) for p in c.parameters())
+    assert 5e6 < parameters and 2 * parameters <= 30e6, f"{parameters / 1e6:.2f} M parameters"
