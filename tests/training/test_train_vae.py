@@ -85,3 +85,8 @@ def test_tiny128_family_fits_the_30_mb_budget_in_fp16():
     components = load_components(stage1.model)
     parameters = sum(p.numel() for c in components.values() if isinstance(c, torch.nn.Module) for p in c.parameters())
     assert 5e6 < parameters and 2 * parameters <= 30e6, f"{parameters / 1e6:.2f} M parameters"
+
+
+def test_the_stage_trainer_refuses_the_vae_stage(tiny_dataset, tmp_path):
+    with pytest.raises(InputError, match="VaeTrainer"):
+        Trainer(vae_config(tiny_dataset, tmp_path / "run"))

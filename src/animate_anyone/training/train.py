@@ -152,6 +152,8 @@ class Trainer:
     def build(self, components: dict | None) -> torch.nn.Module:
         """The module to train (ReferenceNet + UNet + Pose Guider), frozen encoders fp32 on the device, the data."""
         config = self.config
+        if config.stage not in (1, 2):
+            raise InputError(f"Trainer trains stages 1 and 2; stage {config.stage} is VaeTrainer's (train() picks it)")
         components = load_components(config.model) if components is None else components
         self.vae = components["vae"].requires_grad_(False).eval().to(self.device)
         self.image_encoder = components["image_encoder"].requires_grad_(False).eval().to(self.device)
