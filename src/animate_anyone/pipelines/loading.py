@@ -27,7 +27,9 @@ def check_pipeline_folder(path: Path) -> None:
     except json.JSONDecodeError as error:
         raise InputError(f"{index_path} is not valid JSON: {error}") from None
     expected = ("vae", "image_encoder", "reference_net", "unet", "pose_guider", "scheduler")
-    missing = [name for name in expected if name not in index or not (path / name).is_dir()]
+    optional = [name for name in AnimateAnyonePipeline._optional_components if index.get(name) == [None, None]]
+    missing = [name for name in expected
+               if name not in optional and (name not in index or not (path / name).is_dir())]
     if missing:
         raise InputError(f"model folder {path} is missing component(s): {', '.join(missing)}")
 

@@ -72,17 +72,18 @@ class AnimateAnyonePipeline(DiffusionPipeline):
     """Animate a reference character with a pose sequence.
 
     Components: `vae` (latents), `image_encoder` (CLIP image embedding for cross-attention),
-    `reference_net` (2D UNet writing reference tokens), `unet` (denoising UNet with motion modules and
+    `reference_net` (2D UNet writing reference tokens; None in the no-ReferenceNet ablation), `unet` (denoising UNet with motion modules and
     reference reading), `pose_guider`, `scheduler` (DDIM).
     """
 
     model_cpu_offload_seq = "image_encoder->reference_net->pose_guider->unet->vae"
+    _optional_components = ["reference_net"]  # None: the no-ReferenceNet ablation (CLIP conditioning only)
 
     def __init__(
         self,
         vae: AutoencoderKL,
         image_encoder: CLIPVisionModelWithProjection,
-        reference_net: UNet2DConditionModel,
+        reference_net: UNet2DConditionModel | None,
         unet: AnimateAnyoneUNet,
         pose_guider: PoseGuider,
         scheduler: DDIMScheduler,
@@ -104,7 +105,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         self.reference_image_processor = VaeImageProcessor(vae_scale_factor=self.vae_scale_factor)
         self.pose_image_processor = VaeImageProcessor(vae_scale_factor=self.vae_scale_factor, do_normalize=False)
         self.reference_bank = ReferenceBank()
-        install_reference_writer(reference_net, self.reference_bank)
+        if reference_net is not None:
+            install_reference_writer(reference_net, self.reference_bank)
         install_reference_reader(unet, self.reference_bank)
 
     @classmethod
@@ -161,6 +163,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
     def write_reference(self, reference_latents: torch.Tensor, clip_embeds: torch.Tensor) -> None:
         """Run ReferenceNet once (t = 0, conditional CLIP embedding) to fill the reference bank."""
         self.reference_bank.clear()
+        if self.reference_net is None:  # an empty bank: the UNet's self-attention reads no reference tokens
+            return
         timestep = torch.zeros((), device=reference_latents.device, dtype=torch.long)
         self.reference_net(reference_latents.to(self.reference_net.dtype), timestep,
                            encoder_hidden_states=clip_embeds.to(self.reference_net.dtype), return_dict=False)

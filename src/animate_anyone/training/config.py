@@ -40,6 +40,9 @@ class ModelConfig:
     # motion modules (zero-initialised `proj_out` when the source has none)
     motion_module_path: Optional[str] = None
     motion_max_seq_length: int = 32  # AnimateDiff / Moore: 32 positions
+    # false: the no-ReferenceNet ablation (DESIGN §6): none is loaded, trained or saved; the reference
+    # reaches the UNet only through the image encoder
+    use_reference_net: bool = True
     pose_guider_channels: List[int] = field(default_factory=lambda: [16, 32, 64, 128])  # the paper's
     # tiny source: block widths of both UNets (multiples of 32, the motion modules' norm groups);
     # cross-attention in every block but the deepest. [32, 64] is `animate_anyone.testing`'s toy size.

@@ -98,6 +98,11 @@ def load_components(config: ModelConfig) -> dict:
         from animate_anyone.convert import load_animatediff_motion_modules
 
         load_animatediff_motion_modules(components["unet"], config.motion_module_path)
+    if not config.use_reference_net:
+        components["reference_net"] = None
+    elif components["reference_net"] is None:
+        raise InputError(f"{config.path} has no ReferenceNet (a no-ReferenceNet ablation): "
+                         "set model.use_reference_net=false")
     components["scheduler"] = scheduler_for_animate_anyone()
     pose_factor = components["pose_guider"].downscale_factor
     vae_factor = 2 ** (len(components["vae"].config.block_out_channels) - 1)

@@ -9,6 +9,9 @@ Which parameters train depends on the stage (DESIGN §5):
   self-attention input (the rest of its last transformer block, `proj_out`, `conv_norm_out`,
   `conv_out`) never reach the loss and stay frozen.
 * stage 2 (video): the motion modules only; ReferenceNet and the Pose Guider run without gradients.
+
+Without a ReferenceNet (the no-ReferenceNet ablation) every sample reads an empty bank: the UNet's
+self-attention sees no reference tokens, as for condition-dropped samples.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def reference_net_unused_prefixes(reference_net: UNet2DConditionModel) -> list[s
 class AnimateAnyoneTrainingModel(nn.Module):
     """Forward: noisy latents + conditions -> the UNet's prediction (B, C, F, h, w)."""
 
-    def __init__(self, reference_net: UNet2DConditionModel, unet: AnimateAnyoneUNet, pose_guider: PoseGuider,
+    def __init__(self, reference_net: UNet2DConditionModel | None, unet: AnimateAnyoneUNet, pose_guider: PoseGuider,
                  stage: int):
         super().__init__()
         self.reference_net, self.unet, self.pose_guider = reference_net, unet, pose_guider
@@ -74,15 +77,17 @@ class AnimateAnyoneTrainingModel(nn.Module):
 
     def install_reference_attention(self) -> None:
         """(Re)install the training bank's processors (a pipeline built on the same modules replaces them)."""
-        install_reference_writer(self.reference_net, self.bank)
+        if self.reference_net is not None:
+            install_reference_writer(self.reference_net, self.bank)
         install_reference_reader(self.unet, self.bank)
 
     def set_trainable(self) -> None:
         self.requires_grad_(False)
         if self.stage == 1:
-            unused = tuple(reference_net_unused_prefixes(self.reference_net))
-            for name, parameter in self.reference_net.named_parameters():
-                parameter.requires_grad_(not name.startswith(unused))
+            if self.reference_net is not None:
+                unused = tuple(reference_net_unused_prefixes(self.reference_net))
+                for name, parameter in self.reference_net.named_parameters():
+                    parameter.requires_grad_(not name.startswith(unused))
             for name, parameter in self.unet.named_parameters():
                 parameter.requires_grad_(not is_motion_parameter(name))
             self.pose_guider.requires_grad_(True)
@@ -92,7 +97,7 @@ class AnimateAnyoneTrainingModel(nn.Module):
 
     def enable_gradient_checkpointing(self) -> None:
         self.unet.enable_gradient_checkpointing()
-        if self.stage == 1:
+        if self.stage == 1 and self.reference_net is not None:
             self.reference_net.enable_gradient_checkpointing()
 
     def forward(self, noisy_latents: torch.Tensor, timesteps: torch.Tensor, reference_latents: torch.Tensor,
@@ -108,7 +113,8 @@ class AnimateAnyoneTrainingModel(nn.Module):
         batch, _, frames = noisy_latents.shape[:3]
         self.bank.clear()
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.stage == 1):
-            if bool(read_reference.any()):  # else: an empty bank, plain self-attention for every sample
+            # else: an empty bank, plain self-attention for every sample
+            if self.reference_net is not None and bool(read_reference.any()):
                 zero = torch.zeros((), dtype=torch.long, device=reference_latents.device)
                 self.reference_net(reference_latents, zero, encoder_hidden_states=clip_embeds, return_dict=False)
             pose_features = self.pose_guider(pose_pixels.transpose(1, 2).flatten(0, 1))  # (B*F, C0, h, w)
