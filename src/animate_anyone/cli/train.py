@@ -7,7 +7,7 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train", help="train stage 1 (images) or stage 2 (motion modules) from a config",
+        "train", help="train the VAE, stage 1 (images) or stage 2 (motion modules) from a config",
         description="Train from a YAML config (configs/*.yaml) with key=value overrides, e.g. "
                     "`animate-anyone train --config configs/tiny-stage1.yaml training.max_steps=50`. "
                     "Several processes / GPUs / nodes: `accelerate launch [options] -m animate_anyone.cli train ...`.")
