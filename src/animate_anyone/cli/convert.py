@@ -10,11 +10,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "convert", help="convert published Animate Anyone checkpoints into a pipeline folder",
         description="Convert released Animate Anyone checkpoints (denoising_unet.pth, reference_unet.pth, "
                     "pose_guider.pth, motion_module.pth) plus an SD image-variations base folder into a "
-                    "pipeline folder for `animate --model` and AnimateAnyonePipeline.from_pretrained.")
-    parser.add_argument("checkpoint_dir", help="folder with the four released .pth files")
-    parser.add_argument("--from", dest="flavour", choices=["moore", "musepose"], default="moore",
-                        help="release layout: moore (Moore-AnimateAnyone, 32 motion positions) or musepose (128)")
-    parser.add_argument("--base", required=True, help="SD image-variations folder (unet/config.json, vae/, image_encoder/)")
+                    "pipeline folder for `animate --model` and AnimateAnyonePipeline.from_pretrained; "
+                    "or re-save a pipeline folder in another dtype (--from pipeline).")
+    parser.add_argument("checkpoint_dir", help="folder with the four released .pth files (--from pipeline: a pipeline folder)")
+    parser.add_argument("--from", dest="flavour", choices=["moore", "musepose", "pipeline"], default="moore",
+                        help="release layout: moore (Moore-AnimateAnyone, 32 motion positions), musepose (128), "
+                             "or pipeline (one of ours, e.g. a training checkpoint's pipeline/)")
+    parser.add_argument("--base", help="SD image-variations folder (unet/config.json, vae/, image_encoder/); "
+                                       "required for moore and musepose")
     parser.add_argument("--vae", default=None, help="VAE folder instead of BASE/vae (e.g. sd-vae-ft-mse)")
     parser.add_argument("--image-encoder", default=None, help="CLIP image encoder folder instead of BASE/image_encoder")
     parser.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32", help="dtype of the saved weights")
@@ -26,14 +29,23 @@ def run(args: argparse.Namespace) -> None:
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
+    import torch
+
     from animate_anyone.convert import check_new_folder, load_moore_pipeline, save_pipeline
+    from animate_anyone.errors import InputError
+    from animate_anyone.pipelines.loading import load_pipeline
     from animate_anyone.runtime import DTYPES
 
     diffusers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     check_new_folder(args.output)
-    pipeline = load_moore_pipeline(args.checkpoint_dir, args.base, vae_dir=args.vae,
-                                   image_encoder_dir=args.image_encoder, flavour=args.flavour)
+    if args.flavour == "pipeline":
+        pipeline = load_pipeline(args.checkpoint_dir, torch.device("cpu"), DTYPES[args.dtype])
+    elif args.base is None:
+        raise InputError(f"--from {args.flavour} needs --base (the SD image-variations folder)")
+    else:
+        pipeline = load_moore_pipeline(args.checkpoint_dir, args.base, vae_dir=args.vae,
+                                       image_encoder_dir=args.image_encoder, flavour=args.flavour)
     pipeline.to(dtype=DTYPES[args.dtype])
     save_pipeline(pipeline, args.output)
     print(f"wrote {args.output}")

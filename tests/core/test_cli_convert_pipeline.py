@@ -1,0 +1,29 @@
+"""`animate-anyone convert --from pipeline`: re-save one of our pipeline folders in another dtype."""
+
+from __future__ import annotations
+
+import torch
+from safetensors.torch import load_file
+
+from animate_anyone.cli import main
+from animate_anyone.testing import tiny_pipeline
+
+
+def test_convert_pipeline_to_fp16_keeps_every_weight_rounded(tmp_path):
+    source = tiny_pipeline(seed=0)
+    source.save_pretrained(tmp_path / "fp32")
+    assert main(["convert", "--from", "pipeline", str(tmp_path / "fp32"), "--dtype", "fp16",
+                 "--output", str(tmp_path / "fp16")]) == 0
+    for name in ("vae", "image_encoder", "reference_net", "unet", "pose_guider"):
+        (weights,) = (tmp_path / "fp16" / name).glob("*.safetensors")
+        expected, got = getattr(source, name).state_dict(), load_file(weights)
+        assert expected.keys() == got.keys()
+        for key, tensor in expected.items():
+            assert got[key].dtype == torch.float16, (name, key)
+            assert torch.equal(got[key], tensor.to(torch.float16)), (name, key)
+
+
+def test_convert_from_a_release_needs_base(tmp_path, capsys):
+    assert main(["convert", "--from", "moore", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
+    assert "needs --base" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
