@@ -14,7 +14,7 @@ import sys
 import warnings
 
 # Modules under animate_anyone.cli that each register one command (or command group).
-COMMAND_MODULES = ["animate", "convert", "evaluate", "pose", "train", "data"]
+COMMAND_MODULES = ["demo", "animate", "convert", "evaluate", "pose", "train", "data"]
 
 
 def build_parser() -> argparse.ArgumentParser:

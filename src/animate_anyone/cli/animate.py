@@ -18,14 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pose", required=True,
                         help="pose input: a rendered pose video (*_kps.mp4), a folder of pose images, one pose image, "
                              "a keypoint file (.npz) or a raw driving video/photo (poses are extracted)")
-    parser.add_argument("--model", required=True,
-                        help="pipeline folder (save_pretrained / convert output), or 'tiny-random' for the tiny random test model")
+    parser.add_argument("--model", default=None,
+                        help="pipeline folder (save_pretrained / convert output), 'tiny-random' for the tiny random "
+                             "test model (default: tiny128, the model shipped in the package)")
     parser.add_argument("--output", required=True, help="output video (.mp4)")
     parser.add_argument("--no-align", dest="align", action="store_false",
                         help="do not fit extracted/keypoint poses to the reference character's body")
     add_backend_arguments(parser, flag="--pose-backend")
-    parser.add_argument("--width", type=int, default=512, help="output width, a multiple of 8 (default 512)")
-    parser.add_argument("--height", type=int, default=768, help="output height, a multiple of 8 (default 768)")
+    parser.add_argument("--width", type=int, default=None,
+                        help="output width, a multiple of 8 (default 128 with the shipped model, else 512)")
+    parser.add_argument("--height", type=int, default=None,
+                        help="output height, a multiple of 8 (default 128 with the shipped model, else 768)")
     parser.add_argument("--steps", type=int, default=25, help="DDIM steps (default 25)")
     parser.add_argument("--guidance", type=float, default=3.5, help="classifier-free guidance scale; 1 disables it (default 3.5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
@@ -42,19 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    import torch
-    from diffusers.utils import logging as diffusers_logging
-    from PIL import Image
-
-    from animate_anyone.data.contact_sheet import contact_sheet
-    from animate_anyone.data.video_io import load_image, save_image, write_video
+    from animate_anyone.data.video_io import load_image
     from animate_anyone.errors import InputError
-    from animate_anyone.pipelines.loading import load_pipeline
+    from animate_anyone.pipelines.loading import SHIPPED_MODEL, SHIPPED_MODEL_SIZE
     from animate_anyone.pose.sources import load_pose_sequence
-    from animate_anyone.runtime import resolve_device, resolve_dtype
 
-    diffusers_logging.set_verbosity_error()
-    diffusers_logging.disable_progress_bar()  # loading bars; the denoising bar is the pipeline's own
     output = Path(args.output)
     if output.suffix.lower() != ".mp4":
         raise InputError(f"output must be an .mp4 file, got {output}")
@@ -65,26 +60,58 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     if args.fps is not None and args.fps <= 0:
         raise InputError(f"--fps must be positive, got {args.fps}")
-    device = resolve_device(args.device)
-    dtype = resolve_dtype(args.dtype, device)
+    default_width, default_height = SHIPPED_MODEL_SIZE if args.model in (None, SHIPPED_MODEL) else (512, 768)
+    width, height = args.width or default_width, args.height or default_height
     reference = load_image(args.reference)
-    pipeline = load_pipeline(args.model, device, dtype)
-    options = dict(height=args.height, width=args.width, num_inference_steps=args.steps, guidance_scale=args.guidance,
-                   context_frames=args.context_frames, context_overlap=args.context_overlap, output_type="np")
-    try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose extraction
-        pipeline.check_inputs(num_pose_frames=1, decode_chunk_size=8, **options)
-    except ValueError as error:
-        raise InputError(str(error)) from None
-    poses = load_pose_sequence(args.pose, max_frames=args.frames, width=args.width, height=args.height,
+    pipeline = load_checked_pipeline(args, width, height)
+    poses = load_pose_sequence(args.pose, max_frames=args.frames, width=width, height=height,
                                reference_image=reference, align=args.align, backend=args.backend,
                                dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
+    generate_and_write(pipeline, args, reference, poses.images, width, height, output, args.contact_sheet,
+                       fps=args.fps or poses.fps)
+
+
+def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
+    """The pipeline of `args.model` on `args.device`/`args.dtype`, its generation options checked."""
+    from diffusers.utils import logging as diffusers_logging
+
+    from animate_anyone.errors import InputError
+    from animate_anyone.pipelines.loading import load_pipeline
+    from animate_anyone.runtime import resolve_device, resolve_dtype
+
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()  # loading bars; the denoising bar is the pipeline's own
+    device = resolve_device(args.device)
+    pipeline = load_pipeline(args.model, device, resolve_dtype(args.dtype, device))
+    try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose loading
+        pipeline.check_inputs(num_pose_frames=1, decode_chunk_size=8, **generation_options(args, width, height))
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return pipeline
+
+
+def generation_options(args: argparse.Namespace, width: int, height: int) -> dict:
+    return dict(height=height, width=width, num_inference_steps=args.steps, guidance_scale=args.guidance,
+                context_frames=args.context_frames, context_overlap=args.context_overlap, output_type="np")
+
+
+def generate_and_write(pipeline, args: argparse.Namespace, reference, poses: list, width: int, height: int,
+                       output: Path, contact_sheet_path: str | Path | None, fps: float) -> np.ndarray:
+    """Animate `reference` with `poses`; write the mp4 (and the contact sheet); the frames, uint8."""
+    import torch
+    from PIL import Image
+
+    from animate_anyone.data.contact_sheet import contact_sheet
+    from animate_anyone.data.video_io import save_image, write_video
+
     pipeline.set_progress_bar_config(desc="denoising", file=sys.stderr)
     generator = torch.Generator(device="cpu").manual_seed(args.seed)
-    frames = pipeline(reference, poses.images, generator=generator, **options).frames
+    frames = pipeline(reference, poses, generator=generator, **generation_options(args, width, height)).frames
     video = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
-    write_video(output, video, fps=args.fps or poses.fps)
-    if args.contact_sheet:
-        sheet = contact_sheet(reference, poses.images, [Image.fromarray(frame) for frame in video])
-        save_image(args.contact_sheet, sheet)
-        print(f"wrote {args.contact_sheet}")
-    print(f"wrote {output} ({len(video)} frames, {args.width}x{args.height}, {args.fps or poses.fps:g} fps)")
+    write_video(output, video, fps=fps)
+    if contact_sheet_path:
+        sheet = contact_sheet(reference, poses, [Image.fromarray(frame) for frame in video])
+        save_image(contact_sheet_path, sheet)
+        print(f"wrote {contact_sheet_path}")
+    print(f"wrote {output} ({len(video)} frames, {width}x{height}, {fps:g} fps)")
+    return video

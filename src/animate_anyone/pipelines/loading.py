@@ -1,4 +1,9 @@
-"""Load a pipeline by name or folder, on a device, in a precision."""
+"""Load a pipeline by name or folder, on a device, in a precision.
+
+Names: `tiny128` (the default), the model shipped inside the package (fp16 weights, trained by
+`scripts/train_tiny128.sh` on procedural characters, docs/tiny-model.md), and `tiny-random`, the
+untrained tiny test pipeline. Anything else is a `save_pretrained` folder.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ from animate_anyone.errors import InputError
 from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
 
 TINY_RANDOM = "tiny-random"
+SHIPPED_MODEL = "tiny128"
+SHIPPED_MODEL_SIZE = (128, 128)  # (width, height) it was trained at
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "shipped_model" / SHIPPED_MODEL
 
 
 def check_pipeline_folder(path: Path) -> None:
@@ -34,14 +42,17 @@ def check_pipeline_folder(path: Path) -> None:
         raise InputError(f"model folder {path} is missing component(s): {', '.join(missing)}")
 
 
-def load_pipeline(model: str | os.PathLike, device: torch.device, dtype: torch.dtype) -> AnimateAnyonePipeline:
-    """`tiny-random` (the tiny random test pipeline) or a `save_pretrained` folder."""
+def load_pipeline(model: str | os.PathLike | None, device: torch.device, dtype: torch.dtype) -> AnimateAnyonePipeline:
+    """The shipped model (`None` or `tiny128`), `tiny-random` or a `save_pretrained` folder."""
     if str(model) == TINY_RANDOM:
         from animate_anyone.testing import tiny_pipeline
 
         pipeline = tiny_pipeline(seed=0)
     else:
-        path = Path(model)
+        path = SHIPPED_MODEL_DIR if model is None or str(model) == SHIPPED_MODEL else Path(model)
+        if path == SHIPPED_MODEL_DIR and not path.is_dir():
+            raise InputError(f"the shipped model is missing from {path}: reinstall the package, or rebuild it "
+                             "with scripts/train_tiny128.sh")
         check_pipeline_folder(path)
         pipeline = load_pretrained(AnimateAnyonePipeline, path, "model")
     return pipeline.to(device=device, dtype=dtype)
