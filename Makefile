@@ -18,11 +18,7 @@ $(BIN)/animate-anyone: pyproject.toml constraints.txt
 setup: $(BIN)/animate-anyone
 
 demo: setup
-	mkdir -p outputs
-	$(BIN)/animate-anyone animate --model tiny-random \
-		--reference ../shared/reference/media/ref_anime_woman.png \
-		--pose ../shared/reference/media/dance1_kps.mp4 --frames 16 --width 256 --height 384 \
-		--steps 4 --output outputs/tiny-random-dance1.mp4 --contact-sheet outputs/tiny-random-dance1.png
+	$(BIN)/animate-anyone demo --output outputs/demo
 
 test: setup
 	$(BIN)/python -m pytest -q

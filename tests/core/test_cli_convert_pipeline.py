@@ -27,3 +27,23 @@ def test_convert_from_a_release_needs_base(tmp_path, capsys):
     assert main(["convert", "--from", "moore", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
     assert "needs --base" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_convert_pipeline_swaps_in_a_decoder_fine_tuned_vae_only(tmp_path, capsys):
+    pipeline = tiny_pipeline(seed=0)
+    pipeline.save_pretrained(tmp_path / "pipeline")
+    tuned = tiny_pipeline(seed=1).vae  # same architecture, other weights
+    tuned.register_to_config(scaling_factor=pipeline.vae.config.scaling_factor)
+    tuned.save_pretrained(tmp_path / "tuned")
+    assert main(["convert", "--from", "pipeline", str(tmp_path / "pipeline"), "--vae", str(tmp_path / "tuned"),
+                 "--output", str(tmp_path / "out")]) == 0
+    saved = load_file(tmp_path / "out" / "vae" / "diffusion_pytorch_model.safetensors")
+    assert all(saved[key].equal(value) for key, value in tuned.state_dict().items())
+
+    tuned.register_to_config(scaling_factor=0.5)
+    tuned.save_pretrained(tmp_path / "other")
+    capsys.readouterr()
+    assert main(["convert", "--from", "pipeline", str(tmp_path / "pipeline"), "--vae", str(tmp_path / "other"),
+                 "--output", str(tmp_path / "refused")]) == 2
+    assert "latent space differs" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()

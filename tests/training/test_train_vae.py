@@ -64,6 +64,23 @@ def test_vae_resume_is_exact(tiny_dataset, tmp_path):
         assert all(expected[key].equal(actual[key]) for key in expected), part
 
 
+def test_decoder_only_fine_tuning_keeps_the_latent_space(tiny_dataset, tmp_path):
+    base = VaeTrainer(vae_config(tiny_dataset, tmp_path / "base", "training.max_steps=2",
+                                 "checkpointing.every_steps=2")).fit().last_checkpoint / VAE_FOLDER
+    trainer = VaeTrainer(vae_config(tiny_dataset, tmp_path / "decoder", f"model.vae_path={base}",
+                                    "training.vae_decoder_only=true", "training.max_steps=20",
+                                    "checkpointing.every_steps=20"))
+    before = trainer.fixed_loss()
+    tuned_folder = trainer.fit().last_checkpoint / VAE_FOLDER
+    assert trainer.fixed_loss() < before
+    original, tuned = AutoencoderKL.from_pretrained(base), AutoencoderKL.from_pretrained(tuned_folder)
+    assert tuned.config.scaling_factor == original.config.scaling_factor
+    original_state, tuned_state = original.state_dict(), tuned.state_dict()
+    frozen = [key for key in original_state if key.startswith(("encoder.", "quant_conv."))]
+    assert frozen and all(tuned_state[key].equal(original_state[key]) for key in frozen)
+    assert not tuned_state["decoder.conv_out.weight"].equal(original_state["decoder.conv_out.weight"])
+
+
 def test_vae_stage_config_errors(tiny_dataset, tmp_path):
     with pytest.raises(InputError, match="stage must be 1, 2 or vae"):
         vae_config(tiny_dataset, tmp_path, "stage=autoencoder")
@@ -71,6 +88,8 @@ def test_vae_stage_config_errors(tiny_dataset, tmp_path):
         vae_config(tiny_dataset, tmp_path, "model.vae_channels=[16,12]")
     with pytest.raises(InputError, match="training.kl_weight"):
         vae_config(tiny_dataset, tmp_path, "training.kl_weight=-1")
+    with pytest.raises(InputError, match="vae_decoder_only fine-tunes an existing VAE"):
+        vae_config(tiny_dataset, tmp_path, "training.vae_decoder_only=true")
 
 
 def test_tiny128_family_fits_the_30_mb_budget_in_fp16():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "or pipeline (one of ours, e.g. a training checkpoint's pipeline/)")
     parser.add_argument("--base", help="SD image-variations folder (unet/config.json, vae/, image_encoder/); "
                                        "required for moore and musepose")
-    parser.add_argument("--vae", default=None, help="VAE folder instead of BASE/vae (e.g. sd-vae-ft-mse)")
+    parser.add_argument("--vae", default=None, help="VAE folder instead of BASE/vae (e.g. sd-vae-ft-mse), or instead "
+                                                   "of the pipeline's (--from pipeline: same latent scale required)")
     parser.add_argument("--image-encoder", default=None, help="CLIP image encoder folder instead of BASE/image_encoder")
     parser.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32", help="dtype of the saved weights")
     parser.add_argument("--output", required=True, help="new pipeline folder (must not exist)")
@@ -41,6 +43,8 @@ def run(args: argparse.Namespace) -> None:
     check_new_folder(args.output)
     if args.flavour == "pipeline":
         pipeline = load_pipeline(args.checkpoint_dir, torch.device("cpu"), DTYPES[args.dtype])
+        if args.vae is not None:
+            pipeline.register_modules(vae=replacement_vae(Path(args.vae), pipeline.vae.config.scaling_factor))
     elif args.base is None:
         raise InputError(f"--from {args.flavour} needs --base (the SD image-variations folder)")
     else:
@@ -49,3 +53,17 @@ def run(args: argparse.Namespace) -> None:
     pipeline.to(dtype=DTYPES[args.dtype])
     save_pipeline(pipeline, args.output)
     print(f"wrote {args.output}")
+
+
+def replacement_vae(path: Path, scaling_factor: float):
+    """The VAE at `path`, refused unless its latents are scaled as the pipeline's (a decoder fine-tune)."""
+    from diffusers import AutoencoderKL
+
+    from animate_anyone.errors import InputError
+    from animate_anyone.training.initialisation import from_pretrained_folder
+
+    vae = from_pretrained_folder(AutoencoderKL, path, "VAE")
+    if vae.config.scaling_factor != scaling_factor:
+        raise InputError(f"the VAE at {path} has scaling_factor {vae.config.scaling_factor}, the pipeline's is "
+                         f"{scaling_factor}: its latent space differs (only a decoder fine-tune can replace it)")
+    return vae

@@ -93,6 +93,8 @@ class TrainingConfig:
     ema_decay: float = 0.9999
     # VAE stage: loss = mean |x - decode(z)| per pixel + kl_weight x KL(posterior || N(0, 1)) per latent element
     kl_weight: float = 1e-4
+    # VAE stage from model.vae_path: train the decoder only, so latents (and models trained on them) stay valid
+    vae_decoder_only: bool = False
 
 
 @dataclass
@@ -196,6 +198,8 @@ def check_config(config: TrainConfig) -> None:
         problems.append(f"training.condition_drop_rate must be in [0, 1), got {training.condition_drop_rate}")
     if training.kl_weight < 0:
         problems.append(f"training.kl_weight must be >= 0, got {training.kl_weight}")
+    if training.vae_decoder_only and (config.stage != "vae" or config.model.vae_path is None):
+        problems.append("training.vae_decoder_only fine-tunes an existing VAE: it needs stage vae and model.vae_path")
     if training.snr_gamma is not None and training.snr_gamma <= 0:
         problems.append(f"training.snr_gamma must be positive or null, got {training.snr_gamma}")
     if config.checkpointing.every_steps < 1:

@@ -8,6 +8,10 @@ Everything else is the stage trainer's (accelerate, exact resume, checkpoints, E
 Each checkpoint holds `vae/`, a `save_pretrained` folder for `model.vae_path`, whose `scaling_factor`
 is 1 / std of posterior samples of fixed training frames, so the diffusion stages see latents of unit
 variance (SD's 0.18215 was found the same way).
+
+`training.vae_decoder_only` fine-tunes the decoder of the VAE at `model.vae_path` with its encoder
+frozen (as SD's ft-MSE VAE was made): the latent space, and so the `scaling_factor` and every model
+trained on those latents, stays the same; only the reconstructions get better.
 """
 
 from __future__ import annotations
@@ -87,7 +91,11 @@ class VaeTrainer(Trainer):
         else:
             torch.manual_seed(config.model.seed)
             vae = new_vae(config.model)
-        return AutoencoderTrainingModel(vae.requires_grad_(True))
+        vae.requires_grad_(True)
+        if config.training.vae_decoder_only:
+            vae.encoder.requires_grad_(False)
+            vae.quant_conv.requires_grad_(False)
+        return AutoencoderTrainingModel(vae)
 
     @property
     def vae(self) -> AutoencoderKL:
@@ -108,9 +116,10 @@ class VaeTrainer(Trainer):
         """`vae/` (save_pretrained) with the inference weights and their `scaling_factor`."""
         def save() -> None:
             vae = self.vae
-            generator = step_generator(self.config.seed, FIXED_LOSS_OFFSET, 0, self.device)
-            vae.register_to_config(scaling_factor=latent_scaling_factor(vae, self.fixed_images(SCALING_SAMPLES),
-                                                                        generator))
+            if not self.config.training.vae_decoder_only:  # a frozen encoder keeps its latents' scale
+                generator = step_generator(self.config.seed, FIXED_LOSS_OFFSET, 0, self.device)
+                vae.register_to_config(scaling_factor=latent_scaling_factor(vae, self.fixed_images(SCALING_SAMPLES),
+                                                                            generator))
             vae.save_pretrained(output_dir / VAE_FOLDER, safe_serialization=True)
 
         self.with_inference_weights(save)
