@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> None:
 def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
     """The pipeline of `args.model` on `args.device`/`args.dtype`, its generation options checked."""
     from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
 
     from animate_anyone.errors import InputError
     from animate_anyone.pipelines.loading import load_pipeline
@@ -81,6 +82,7 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
 
     diffusers_logging.set_verbosity_error()
     diffusers_logging.disable_progress_bar()  # loading bars; the denoising bar is the pipeline's own
+    transformers_logging.disable_progress_bar()
     device = resolve_device(args.device)
     pipeline = load_pipeline(args.model, device, resolve_dtype(args.dtype, device))
     try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose loading

@@ -1,0 +1,113 @@
+"""Held-out quality of the shipped tiny128 model against the paper's ablations (issue 5, DESIGN §6).
+
+Every row animates the same test-split characters (seeds 1,000,100 on, never seen in training:
+docs/synthetic.md; the test split's first 100 seeds are the ones looked at while building the demo and
+choosing its guidance scale) with their own held-out motions. The reference image is frame 0 of the
+character's clip, the driving poses are the pose maps of frames 1..F, and the generated frames are
+compared with the rendered frames 1..F (the ground truth):
+
+* SSIM, PSNR, L1: per frame, averaged over frames and characters (whole 128x128 frame, in [0, 1]).
+* temporal error: mean |(g[t+1] - g[t]) - (y[t+1] - y[t])| over pixels and frame pairs, generated g
+  against ground truth y, so it counts flicker and missing or extra motion (lower is better).
+
+Rows: the shipped model (a), the no-ReferenceNet ablation (b), stage 1 only (c; the stage-1 pipeline
+whose motion modules are still the identity), and the VAE round trip of the ground truth (the bound
+any model that works in this VAE's latent space is held to). The ablations come from
+`scripts/train_tiny128.sh`, in `outputs/`; every row decodes with the shipped model's VAE (its
+decoder fine-tune shares the latent space), so rows differ only in what the ablation removes.
+
+    python benchmarks/bench_tiny_model.py [--characters 24 --frames 16 --steps 20 --guidance 2 --output outputs/bench_tiny_model]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from animate_anyone.data.contact_sheet import contact_sheet
+from animate_anyone.data.synthetic import generate_clip, split_seeds
+from animate_anyone.eval import metrics
+from animate_anyone.pipelines.loading import SHIPPED_MODEL, load_pipeline
+
+MODELS = {
+    "(a) full model (shipped, fp16 weights)": SHIPPED_MODEL,
+    "(b) no ReferenceNet": "outputs/tiny128-noref-stage2/checkpoints/checkpoint-0000600/pipeline",
+    "(c) stage 1 only (no motion modules)": "outputs/tiny128-stage1/checkpoints/checkpoint-0003000/pipeline",
+}
+VAE_BOUND = "VAE round trip of the ground truth (bound)"
+
+
+def frame_scores(generated: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Mean SSIM, PSNR, L1 and temporal error of (F, H, W, 3) float frames in [0, 1]."""
+    g = torch.from_numpy(generated).permute(0, 3, 1, 2)
+    y = torch.from_numpy(truth).permute(0, 3, 1, 2)
+    temporal = ((g[1:] - g[:-1]) - (y[1:] - y[:-1])).abs().mean().item() if len(g) > 1 else float("nan")
+    return {"SSIM": metrics.ssim(g, y).mean().item(), "PSNR": metrics.psnr(g, y).mean().item(),
+            "L1": metrics.l1(g, y).mean().item(), "temporal error": temporal}
+
+
+@torch.no_grad()
+def vae_round_trip(pipeline, frames: np.ndarray) -> np.ndarray:
+    images = torch.from_numpy(frames).permute(0, 3, 1, 2).float() * 2 - 1
+    latents = pipeline.vae.encode(images).latent_dist.mode()
+    decoded = pipeline.vae.decode(latents).sample
+    return ((decoded.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--characters", type=int, default=24, help="test characters (default 24)")
+    parser.add_argument("--frames", type=int, default=16, help="generated frames per character (default 16)")
+    parser.add_argument("--steps", type=int, default=20, help="DDIM steps (default 20)")
+    parser.add_argument("--guidance", type=float, default=2.0, help="guidance scale (default 2.0, the demo's)")
+    parser.add_argument("--output", default="outputs/bench_tiny_model", help="folder for results.json and sheets")
+    args = parser.parse_args()
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    clips = [generate_clip(seed, num_frames=args.frames + 1) for seed in split_seeds("test", args.characters, first=100)]
+    truths = [clip.frames[1:].astype(np.float32) / 255 for clip in clips]
+    rows: dict[str, dict[str, float]] = {}
+    shipped_vae = load_pipeline(SHIPPED_MODEL, torch.device("cpu"), torch.float32).vae
+    for name, model in MODELS.items():
+        pipeline = load_pipeline(model, torch.device("cpu"), torch.float32)
+        pipeline.register_modules(vae=shipped_vae)
+        pipeline.set_progress_bar_config(disable=True)
+        scores, start = [], time.perf_counter()
+        for index, (clip, truth) in enumerate(zip(clips, truths)):
+            reference = Image.fromarray(clip.frames[0])
+            poses = [Image.fromarray(pose) for pose in clip.pose_maps()[1:]]
+            generated = pipeline(reference, poses, height=128, width=128, num_inference_steps=args.steps,
+                                 guidance_scale=args.guidance, generator=torch.Generator().manual_seed(index),
+                                 output_type="np").frames
+            scores.append(frame_scores(generated, truth))
+            if index < 3:  # a few sheets to look at
+                frames = [Image.fromarray((frame * 255).round().astype(np.uint8)) for frame in generated]
+                slug = name.split(")")[0].strip("(")
+                contact_sheet(reference, poses, frames).save(output / f"{slug}-character{index}.png")
+        seconds = (time.perf_counter() - start) / len(clips)
+        rows[name] = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]} | {"s/video": seconds}
+        print(name, rows[name], flush=True)
+        if name == next(iter(MODELS)):
+            bound = [frame_scores(vae_round_trip(pipeline, truth), truth) for truth in truths]
+            rows[VAE_BOUND] = {key: float(np.mean([s[key] for s in bound])) for key in bound[0]}
+
+    header = "| model | SSIM ↑ | PSNR (dB) ↑ | L1 ↓ | temporal error ↓ |"
+    lines = [header, "|---|---|---|---|---|"] + [
+        f"| {name} | {r['SSIM']:.3f} | {r['PSNR']:.2f} | {r['L1']:.4f} | {r['temporal error']:.4f} |"
+        for name, r in rows.items()]
+    table = "\n".join(lines)
+    print(f"\n{args.characters} test characters x {args.frames} frames, 128x128, {args.steps} DDIM steps, "
+          f"guidance {args.guidance}\n\n{table}")
+    (output / "results.json").write_text(json.dumps({"settings": vars(args), "rows": rows}, indent=2))
+    (output / "results.md").write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
