@@ -15,9 +15,11 @@ from animate_anyone.training.vae import VAE_FOLDER, VaeTrainer
 
 
 def vae_config(dataset, output_dir, *overrides: str):
-    """configs/tiny128-vae.yaml at 32 px with the toy widths, without validation."""
+    """configs/tiny128-vae.yaml at 32 px with the toy widths, without validation, in fp32 (accelerate
+    keeps one precision per process, and the other tests' trainers use fp32)."""
     return load_config(CONFIGS / "tiny128-vae.yaml", [
         f"data.root={dataset}", f"output_dir={output_dir}", "data.width=32", "data.height=32",
+        "training.mixed_precision=no",
         "data.num_workers=0", "model.vae_channels=[16,16,32,32]", "validation.every_steps=0",
         "training.batch_size=4", "training.learning_rate=2e-3", "training.lr_warmup_steps=5", *overrides,
     ])
