@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> None:
     if args.fps is not None and args.fps <= 0:
         raise InputError(f"--fps must be positive, got {args.fps}")
     default_width, default_height = SHIPPED_MODEL_SIZE if args.model in (None, SHIPPED_MODEL) else (512, 768)
-    width, height = args.width or default_width, args.height or default_height
+    width = default_width if args.width is None else args.width
+    height = default_height if args.height is None else args.height
     reference = load_image(args.reference)
     pipeline = load_checked_pipeline(args, width, height)
     poses = load_pose_sequence(args.pose, max_frames=args.frames, width=width, height=height,

@@ -28,10 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    import torch
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
-
-    import torch
 
     from animate_anyone.convert import check_new_folder, load_moore_pipeline, save_pipeline
     from animate_anyone.errors import InputError
