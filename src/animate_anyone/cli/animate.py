@@ -22,26 +22,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="pipeline folder (save_pretrained / convert output), 'tiny-random' for the tiny random "
                              "test model (default: tiny128, the model shipped in the package)")
     parser.add_argument("--output", required=True, help="output video (.mp4)")
-    parser.add_argument("--no-align", dest="align", action="store_false",
-                        help="do not fit extracted/keypoint poses to the reference character's body")
-    add_backend_arguments(parser, flag="--pose-backend")
     parser.add_argument("--width", type=int, default=None,
                         help="output width, a multiple of 8 (default 128 with the shipped model, else 512)")
     parser.add_argument("--height", type=int, default=None,
                         help="output height, a multiple of 8 (default 128 with the shipped model, else 768)")
-    parser.add_argument("--steps", type=int, default=25, help="DDIM steps (default 25)")
-    parser.add_argument("--guidance", type=float, default=3.5, help="classifier-free guidance scale; 1 disables it (default 3.5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
     parser.add_argument("--frames", type=int, default=None, help="use only the first N pose frames")
-    parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
-    parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the pose input's)")
     parser.add_argument("--contact-sheet", default=None,
                         help="also write a PNG of reference | poses | generated frames")
+    add_generation_arguments(parser, steps=25, guidance=3.5)
+    parser.set_defaults(func=run)
+
+
+def add_generation_arguments(parser: argparse.ArgumentParser, steps: int, guidance: float) -> None:
+    """The options `animate` and `demo` share: pose fitting, sampling, temporal windows, device."""
+    parser.add_argument("--no-align", dest="align", action="store_false",
+                        help="do not fit extracted/keypoint poses to the reference character's body")
+    add_backend_arguments(parser, flag="--pose-backend")
+    parser.add_argument("--steps", type=int, default=steps, help=f"DDIM steps (default {steps})")
+    parser.add_argument("--guidance", type=float, default=guidance,
+                        help=f"classifier-free guidance scale; 1 disables it (default {guidance:g})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
+    parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
+    parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
     parser.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"],
                         help="fp16/bf16 on GPUs; bf16 also on CPUs with AMX/AVX-512 BF16 (default fp32)")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from animate_anyone.cli.pose import add_backend_arguments
+from animate_anyone.cli.animate import add_generation_arguments
 
 DEFAULT_OUTPUT = "outputs/demo"
 
@@ -29,17 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which test character: offset into the test seeds, 0..99999 (default 0)")
     parser.add_argument("--frames", type=int, default=24, help="number of frames (default 24)")
     parser.add_argument("--model", default=None, help="pipeline folder instead of the shipped tiny128 model")
-    parser.add_argument("--steps", type=int, default=20, help="DDIM steps (default 20)")
-    parser.add_argument("--guidance", type=float, default=2.0,
-                        help="classifier-free guidance scale (default 2.0: the shipped model's best on test seeds 0-3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
-    parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
-    parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
-    parser.add_argument("--no-align", dest="align", action="store_false",
-                        help="do not fit keypoint/extracted poses to the character's body")
-    add_backend_arguments(parser, flag="--pose-backend")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
-    parser.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"], help="compute dtype (default fp32)")
+    add_generation_arguments(parser, steps=20, guidance=2.0)  # 2.0: the shipped model's best on test seeds 0-3
     parser.set_defaults(func=run)
 
 
