@@ -5,7 +5,8 @@ guidance on (the pair batched), windows of 24 frames overlapping by 4. Reports, 
 
 * seconds and peak memory per step for each frame count, and seconds per frame (should be flat);
 * the saving from computing the reference keys/values once per video, as the ratio of a step that
-  recomputes them for every frame (the published implementations' way) to ours.
+  recomputes them for every frame (the published implementations' way, which is also what any
+  diffusers processor computes through the reference hooks: here SDPA's `AttnProcessor2_0`) to ours.
 
     python benchmarks/bench_denoising_step.py [--frames 8 24 48 96] [--size 128] [--device cpu]
 
@@ -21,35 +22,15 @@ import time
 
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
+from diffusers.models.attention_processor import AttnProcessor2_0
 from diffusers.utils import logging as diffusers_logging
 
 from animate_anyone.models.builders import SD15_UNET2D_CONFIG, denoising_unet_from_2d
 from animate_anyone.models.pose_guider import PoseGuider
-from animate_anyone.models.reference_attention import (
-    ReferenceReadProcessor,
-    multi_head_attention,
-    output_projection,
-    spatial_self_attention_paths,
-)
+from animate_anyone.models.reference_attention import spatial_self_attention_paths, use_reference_attn_processor
 from animate_anyone.pipelines.context import context_windows
 from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline, scheduler_for_animate_anyone
 from animate_anyone.testing import TINY_UNET2D_CONFIG, tiny_image_encoder
-
-
-class PerFrameReferenceProcessor(ReferenceReadProcessor):
-    """The published way: repeat the reference tokens for every frame, concatenate, project all."""
-
-    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
-        tokens = self.bank.tokens[self.name]
-        mask = self.bank.read_mask
-        frames = hidden_states.shape[0] // len(mask)
-        readers = mask.repeat_interleave(frames)
-        out = torch.empty_like(hidden_states)
-        context = torch.cat([hidden_states[readers], tokens.expand(int(readers.sum()), -1, -1)], dim=1)
-        out[readers] = multi_head_attention(attn, attn.to_q(hidden_states[readers]), attn.to_k(context), attn.to_v(context))
-        plain = hidden_states[~readers]
-        out[~readers] = multi_head_attention(attn, attn.to_q(plain), attn.to_k(plain), attn.to_v(plain))
-        return output_projection(attn, out, hidden_states)
 
 
 class PeakMemory:
@@ -130,19 +111,12 @@ def one_step(pipeline, num_frames: int, size: int, device: torch.device, context
     timestep = pipeline.scheduler.timesteps[0]
     with torch.no_grad(), PeakMemory(device) as memory:
         start = time.perf_counter()
-        pose = pipeline.pose_features_per_window(pose_pixels, windows, device)
+        pose = pipeline.pose_features_per_window(pose_pixels[None], windows, 1, device)
         pipeline.denoise_step(latents, timestep, clip, pose, windows, guidance_scale=3.5)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - start
     return seconds, memory.used_gib
-
-
-def set_reference_processor(pipeline, processor_class) -> None:
-    processors = dict(pipeline.unet.attn_processors)
-    for path in spatial_self_attention_paths(pipeline.unet):
-        processors[f"{path}.attn1.processor"] = processor_class(pipeline.reference_bank, path)
-    pipeline.unet.set_attn_processor(processors)
 
 
 def main() -> None:
@@ -169,9 +143,9 @@ def main() -> None:
 
     frames = 24
     ours, _ = one_step(pipeline, frames, args.size, device)
-    set_reference_processor(pipeline, PerFrameReferenceProcessor)
+    pipeline.unet.set_attn_processor(AttnProcessor2_0())  # the reference hooks concatenate the tokens per frame
     per_frame, _ = one_step(pipeline, frames, args.size, device)
-    set_reference_processor(pipeline, ReferenceReadProcessor)
+    use_reference_attn_processor(pipeline.unet)
     ours_again, _ = one_step(pipeline, frames, args.size, device)
     ours = min(ours, ours_again)
     print(f"\nreference keys/values once per video vs per frame ({frames} frames, one step): "

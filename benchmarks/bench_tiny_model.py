@@ -87,7 +87,7 @@ def main() -> None:
         for index, (reference, driving, truth) in enumerate(zip(references, poses, truths)):
             generated = pipeline(reference, driving, height=128, width=128, num_inference_steps=args.steps,
                                  guidance_scale=args.guidance, generator=torch.Generator().manual_seed(index),
-                                 output_type="np").frames
+                                 output_type="np").frames[0]
             scores.append(frame_scores(generated, truth))
             if index < 3:  # a few sheets to look at
                 frames = [Image.fromarray((frame * 255).round().astype(np.uint8)) for frame in generated]

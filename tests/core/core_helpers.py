@@ -13,6 +13,9 @@ def make_poses(num_frames: int, seed: int = 1) -> np.ndarray:
 
 
 def generate(pipe, reference, poses, seed: int = 0, **kwargs) -> np.ndarray:
+    """The one video of a single-video call (frames[0] of the batch-first output)."""
     options = dict(height=SIZE, width=SIZE, num_inference_steps=2, output_type="np")
     options.update(kwargs)
-    return pipe(reference, poses, generator=torch.Generator().manual_seed(seed), **options).frames
+    frames = pipe(reference, poses, generator=torch.Generator().manual_seed(seed), **options).frames
+    assert len(frames) == 1
+    return frames[0]

@@ -133,7 +133,7 @@ def test_cached_reference_keys_values_equal_naive_concatenation(components):
     assert (ours - plain).abs().max() > 1e-3
 
 
-def test_read_mask_selects_samples_that_see_the_reference(components):
+def test_sources_select_samples_that_see_the_reference(components):
     reference_net, unet = components["reference_net"], components["unet"]
     bank = ReferenceBank()
     install_reference_writer(reference_net, bank)
@@ -143,14 +143,14 @@ def test_read_mask_selects_samples_that_see_the_reference(components):
         path = next(iter(bank.tokens))
         attn = unet.get_submodule(f"{path}.attn1")
         hidden = torch.randn(2, 16, attn.to_q.in_features).repeat_interleave(2, dim=0)  # 2 samples x 2 frames
-        bank.read_mask = torch.tensor([False, True])
+        bank.sources = torch.tensor([-1, 0])
         mixed = attn(hidden)
-        bank.read_mask = None
+        bank.sources = None
         reading = attn(hidden)
         tokens = bank.tokens.pop(path)
         plain = attn(hidden)
         bank.tokens[path] = tokens
-        bank.read_mask = torch.tensor([False, False])
+        bank.sources = torch.tensor([-1, -1])
         nobody = attn(hidden)
     torch.testing.assert_close(mixed[:2], plain[:2])
     torch.testing.assert_close(mixed[2:], reading[2:])

@@ -50,7 +50,7 @@ def test_shipped_model_carries_the_reference_and_moves_with_the_pose(shipped):
 
     def animate(reference: np.ndarray) -> np.ndarray:
         return shipped(Image.fromarray(reference), poses, height=128, width=128, num_inference_steps=10,
-                       guidance_scale=2.0, generator=torch.Generator().manual_seed(0), output_type="np").frames
+                       guidance_scale=2.0, generator=torch.Generator().manual_seed(0), output_type="np").frames[0]
 
     frames = animate(clip.frames[0])
     with_other_reference = animate(generate_clip(other, num_frames=1).frames[0])

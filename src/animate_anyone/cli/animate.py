@@ -112,10 +112,14 @@ def generate_and_write(pipeline, args: argparse.Namespace, reference, poses: lis
 
     from animate_anyone.data.contact_sheet import contact_sheet
     from animate_anyone.data.video_io import save_image, write_video
+    from animate_anyone.errors import InputError
 
     pipeline.set_progress_bar_config(desc="denoising", file=sys.stderr)
     generator = torch.Generator(device="cpu").manual_seed(args.seed)
-    frames = pipeline(reference, poses, generator=generator, **generation_options(args, width, height)).frames
+    try:
+        frames = pipeline(reference, poses, generator=generator, **generation_options(args, width, height)).frames[0]
+    except ValueError as error:  # the pipeline's refusals (input or attention setup): one line, exit code 2
+        raise InputError(str(error)) from None
     video = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
     write_video(output, video, fps=fps)
     if contact_sheet_path:

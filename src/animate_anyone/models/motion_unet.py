@@ -7,6 +7,10 @@
    builds these norms with 32 groups whatever the UNet's own `norm_num_groups` is; so do we.
 2. Pose features are added to the output of `conv_in` (before the first down block, so the first
    skip connection carries them too): `forward(..., pose_features=...)`.
+
+It also takes diffusers' attention levers as `UNet2DConditionModel` does: `set_attention_slice`
+(`UNetMotionModel` has none, so `pipe.enable_attention_slicing()` would skip the denoising UNet), and
+`set_default_attn_processor` with the reference processor installed (see `reference_attention`).
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from __future__ import annotations
 import functools
 
 import torch
-from diffusers import UNetMotionModel
+from diffusers import UNet2DConditionModel, UNetMotionModel
+from diffusers.models.attention_processor import CROSS_ATTENTION_PROCESSORS, AttnProcessor
 from diffusers.models.modeling_utils import ModelMixin  # noqa: F401 (see below)
 from diffusers.models.unets.unet_motion_model import AnimateDiffTransformer3D
 from torch import nn
 from torch.nn import functional as F
+
+from animate_anyone.models.reference_attention import ReferenceAttnProcessor
 
 # `DiffusionPipeline.from_pretrained` finds a custom component's loader by looking up its base
 # classes (`ModelMixin`) in the component's own module, so this module must have that name.
@@ -62,6 +69,18 @@ class AnimateAnyoneUNet(UNetMotionModel):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         use_frame_group_norm(self)
+
+    # Same semantics ("auto", "max", an int or a list per attention layer), over every attention layer.
+    set_attention_slice = UNet2DConditionModel.set_attention_slice
+
+    def set_default_attn_processor(self) -> None:
+        """diffusers' default processor (`AttnProcessor`) on every attention layer. `ReferenceAttnProcessor`
+        is SDPA plus the reference keys/values, so it counts as a default-compatible processor; the
+        reference readers keep reading the bank under `AttnProcessor`."""
+        processors = self.attn_processors.values()
+        if not all(isinstance(p, ReferenceAttnProcessor) or p.__class__ in CROSS_ATTENTION_PROCESSORS for p in processors):
+            return super().set_default_attn_processor()  # raises diffusers' own ValueError
+        self.set_attn_processor(AttnProcessor())
 
     def forward(
         self,

@@ -12,7 +12,8 @@ from diffusers.utils import BaseOutput
 
 @dataclass
 class AnimateAnyonePipelineOutput(BaseOutput):
-    """`frames`: one video, as a list of F PIL images, an (F, H, W, 3) float array in [0, 1]
-    ("np"), an (F, 3, H, W) tensor in [0, 1] ("pt"), or the (1, 4, F, h, w) latents ("latent")."""
+    """`frames`: V videos, batch first as in diffusers' video pipelines: V lists of F PIL images
+    ("pil"), a (V, F, H, W, 3) float array in [0, 1] ("np"), a (V, F, 3, H, W) tensor in [0, 1] ("pt"),
+    or the (V, 4, F, h, w) latents ("latent"). `export_to_video(output.frames[0], path)` writes the first."""
 
-    frames: list[PIL.Image.Image] | np.ndarray | torch.Tensor
+    frames: list[list[PIL.Image.Image]] | np.ndarray | torch.Tensor

@@ -9,6 +9,7 @@ import numpy as np
 import PIL.Image
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
+from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
 from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import CLIPVisionModelWithProjection
@@ -18,14 +19,19 @@ from animate_anyone.models.motion_unet import AnimateAnyoneUNet
 from animate_anyone.models.pose_guider import PoseGuider
 from animate_anyone.models.reference_attention import (
     ReferenceBank,
+    check_reference_attention,
     install_reference_reader,
     install_reference_writer,
+    use_reference_attn_processor,
 )
 from animate_anyone.pipelines.context import context_windows
 from animate_anyone.pipelines.output import AnimateAnyonePipelineOutput
 
 ImageInput = PIL.Image.Image | np.ndarray | torch.Tensor
 PoseInput = list[PIL.Image.Image] | np.ndarray | torch.Tensor
+# One item, or a batch: a list (one per video) or an array/tensor with a leading batch axis.
+ReferenceBatch = ImageInput | list[ImageInput]
+PoseBatch = PoseInput | list[PoseInput]
 
 
 def scheduler_for_animate_anyone() -> DDIMScheduler:
@@ -62,22 +68,64 @@ def _to_pil(image: ImageInput) -> PIL.Image.Image:
     return PIL.Image.fromarray(image)
 
 
-def _pose_frames_to_pil(pose_frames: PoseInput) -> list[PIL.Image.Image]:
-    if isinstance(pose_frames, (np.ndarray, torch.Tensor)) and pose_frames.ndim != 4:
-        raise ValueError(f"pose frames must be 4-D (F, H, W, 3) or (F, 3, H, W), got {tuple(pose_frames.shape)}")
-    return [_to_pil(frame) for frame in pose_frames]
+def _is_single_image(item: object) -> bool:
+    return isinstance(item, PIL.Image.Image) or (isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim == 3)
+
+
+def _references_to_pil(reference_image: ReferenceBatch) -> list[PIL.Image.Image]:
+    """One reference image, or a batch of them (a list, or a 4-D array/tensor), as PIL images."""
+    if _is_single_image(reference_image):
+        return [_to_pil(reference_image)]
+    if isinstance(reference_image, (np.ndarray, torch.Tensor)) and reference_image.ndim != 4:
+        raise ValueError(f"reference_image must be (H, W, 3) or (3, H, W), or a batch of them (B, ...), "
+                         f"got {tuple(reference_image.shape)}")
+    references = [_to_pil(image) for image in reference_image]
+    if not references:
+        raise ValueError("reference_image is an empty list: at least one reference image is needed")
+    return references
+
+
+def _pose_sequences_to_pil(pose_frames: PoseBatch) -> list[list[PIL.Image.Image]]:
+    """One pose sequence (a list of images, or a 4-D array/tensor), or a batch of them (a list of
+    sequences, or a 5-D array/tensor), as lists of PIL images."""
+    if isinstance(pose_frames, (np.ndarray, torch.Tensor)):
+        if pose_frames.ndim == 4:
+            return [[_to_pil(frame) for frame in pose_frames]]
+        if pose_frames.ndim != 5:
+            raise ValueError(f"pose frames must be (F, H, W, 3) or (F, 3, H, W), or a batch of them (B, F, ...), "
+                             f"got {tuple(pose_frames.shape)}")
+    elif len(pose_frames) == 0 or _is_single_image(pose_frames[0]):
+        return [[_to_pil(frame) for frame in pose_frames]]
+    sequences = []
+    for sequence in pose_frames:
+        if isinstance(sequence, (np.ndarray, torch.Tensor)) and sequence.ndim != 4:
+            raise ValueError(f"each pose sequence must be (F, H, W, 3) or (F, 3, H, W), got {tuple(sequence.shape)}")
+        sequences.append([_to_pil(frame) for frame in sequence])
+    return sequences
 
 
 class AnimateAnyonePipeline(DiffusionPipeline):
     """Animate a reference character with a pose sequence.
 
     Components: `vae` (latents), `image_encoder` (CLIP image embedding for cross-attention),
-    `reference_net` (2D UNet writing reference tokens; None in the no-ReferenceNet ablation), `unet` (denoising UNet with motion modules and
-    reference reading), `pose_guider`, `scheduler` (DDIM).
+    `reference_net` (2D UNet writing reference tokens; None in the no-ReferenceNet ablation), `unet`
+    (denoising UNet with motion modules and reference reading), `pose_guider`, `scheduler` (DDIM).
+
+    Reference attention is part of the model, not of the attention backend: the reference hooks
+    (`models.reference_attention`) keep it working under `enable_attention_slicing()`,
+    `enable_xformers_memory_efficient_attention()`, `unet.set_default_attn_processor()` and diffusers'
+    processors set with `set_attn_processor`; a processor that cannot attend over the reference tokens
+    is refused with a `ValueError`. `disable_attention_slicing()` and
+    `disable_xformers_memory_efficient_attention()` put the fast reference processor back.
+
+    One call at a time per pipeline object: the reference bank and `interrupt` are per-call state.
     """
 
     model_cpu_offload_seq = "image_encoder->reference_net->pose_guider->unet->vae"
     _optional_components = ["reference_net"]  # None: the no-ReferenceNet ablation (CLIP conditioning only)
+    # What `callback_on_step_end` may read and replace: the latents (V, 4, F, h, w) and the CLIP image
+    # embeddings of the conditional branch (V, 1, D), V = number of videos.
+    _callback_tensor_inputs = ["latents", "image_embeds"]
 
     def __init__(
         self,
@@ -107,7 +155,10 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         self.reference_bank = ReferenceBank()
         if reference_net is not None:
             install_reference_writer(reference_net, self.reference_bank)
-        install_reference_reader(unet, self.reference_bank)
+        self._reference_paths = install_reference_reader(unet, self.reference_bank)
+        self._guidance_scale = 1.0
+        self._num_timesteps = 0
+        self._interrupt = False
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs) -> "AnimateAnyonePipeline":
@@ -124,10 +175,47 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                     tensor.data = tensor.data.clone()
         return pipeline
 
+    # ---------------------------------------------------------------- diffusers' levers
+    @property
+    def guidance_scale(self) -> float:
+        return self._guidance_scale
+
+    @property
+    def do_classifier_free_guidance(self) -> bool:
+        return self._guidance_scale > 1.0
+
+    @property
+    def num_timesteps(self) -> int:
+        return self._num_timesteps
+
+    @property
+    def interrupt(self) -> bool:
+        """Set it (`pipe.interrupt = True`, e.g. from a callback or a UI's cancel button) to stop the
+        denoising loop after the current step; the call then decodes the latents it has."""
+        return self._interrupt
+
+    @interrupt.setter
+    def interrupt(self, value: bool) -> None:
+        self._interrupt = bool(value)
+
+    def set_attention_slice(self, slice_size: int | str | None) -> None:
+        """diffusers' slicing on every component; `None` (`disable_attention_slicing()`) also puts the
+        fast reference processor back on the UNet."""
+        super().set_attention_slice(slice_size)
+        if slice_size is None:
+            use_reference_attn_processor(self.unet)
+
+    def set_use_memory_efficient_attention_xformers(self, valid: bool, attention_op: Callable | None = None) -> None:
+        """diffusers' xFormers switch; switching it off also puts the fast reference processor back."""
+        super().set_use_memory_efficient_attention_xformers(valid, attention_op)
+        if not valid:
+            use_reference_attn_processor(self.unet)
+
     # ---------------------------------------------------------------- helpers
     def check_inputs(self, num_pose_frames: int, height: int, width: int, num_inference_steps: int,
                      guidance_scale: float, context_frames: int, context_overlap: int,
-                     decode_chunk_size: int, output_type: str) -> None:
+                     decode_chunk_size: int, output_type: str, num_videos_per_prompt: int = 1,
+                     callback_on_step_end_tensor_inputs: list[str] | None = None) -> None:
         if num_pose_frames < 1:
             raise ValueError("pose_frames is empty: at least one pose frame is needed")
         if height % self.vae_scale_factor or width % self.vae_scale_factor or height <= 0 or width <= 0:
@@ -146,42 +234,73 @@ class AnimateAnyonePipeline(DiffusionPipeline):
             raise ValueError(f"decode_chunk_size must be at least 1, got {decode_chunk_size}")
         if output_type not in ("pil", "np", "pt", "latent"):
             raise ValueError(f"output_type must be 'pil', 'np', 'pt' or 'latent', got {output_type!r}")
+        if num_videos_per_prompt < 1:
+            raise ValueError(f"num_videos_per_prompt must be at least 1, got {num_videos_per_prompt}")
+        unknown = [name for name in callback_on_step_end_tensor_inputs or [] if name not in self._callback_tensor_inputs]
+        if unknown:
+            raise ValueError(f"callback_on_step_end_tensor_inputs may only name {self._callback_tensor_inputs}, "
+                             f"got {unknown}")
+        check_reference_attention(self.unet, self.reference_bank)
 
-    def encode_reference_clip(self, reference: PIL.Image.Image, device: torch.device) -> torch.Tensor:
-        """CLIP `image_embeds` of the reference squashed to the encoder's input size: (1, 1, D)."""
-        pixels = clip_pixels(reference, self.image_encoder.config.image_size)[None]
+    @staticmethod
+    def pair_inputs(references: list, pose_sequences: list[list]) -> int:
+        """Number of (reference, pose sequence) pairs: the lists have equal lengths, or one has one item
+        that serves every pair; every pose sequence has the same frame count."""
+        if len(references) > 1 and len(pose_sequences) > 1 and len(references) != len(pose_sequences):
+            raise ValueError(f"got {len(references)} reference images and {len(pose_sequences)} pose sequences: "
+                             "give one of each per video, or one of either for all")
+        frame_counts = sorted({len(sequence) for sequence in pose_sequences})
+        if len(frame_counts) > 1:
+            raise ValueError(f"pose sequences of a batch must have equal frame counts, got {frame_counts}")
+        return max(len(references), len(pose_sequences))
+
+    def encode_reference_clip(self, references: PIL.Image.Image | list[PIL.Image.Image],
+                              device: torch.device) -> torch.Tensor:
+        """CLIP `image_embeds` of the references squashed to the encoder's input size: (R, 1, D)."""
+        references = references if isinstance(references, list) else [references]
+        pixels = torch.stack([clip_pixels(reference, self.image_encoder.config.image_size) for reference in references])
         pixels = pixels.to(device=device, dtype=self.image_encoder.dtype)
         return self.image_encoder(pixels).image_embeds[:, None]
 
-    def encode_reference_latents(self, reference: PIL.Image.Image, height: int, width: int,
+    def encode_reference_latents(self, references: PIL.Image.Image | list[PIL.Image.Image], height: int, width: int,
                                  device: torch.device) -> torch.Tensor:
-        """VAE posterior mean of the reference at the output size, scaled: (1, 4, h, w)."""
-        pixels = self.reference_image_processor.preprocess(reference, height=height, width=width)
+        """VAE posterior mean of the references at the output size, scaled: (R, 4, h, w)."""
+        pixels = self.reference_image_processor.preprocess(references, height=height, width=width)
         pixels = pixels.to(device=device, dtype=self.vae.dtype)
         return self.vae.encode(pixels).latent_dist.mean * self.vae.config.scaling_factor
 
     def write_reference(self, reference_latents: torch.Tensor, clip_embeds: torch.Tensor) -> None:
-        """Run ReferenceNet once (t = 0, conditional CLIP embedding) to fill the reference bank."""
+        """Run ReferenceNet once per video batch (t = 0, conditional CLIP embeddings) to fill the
+        reference bank with one row per reference image."""
         self.reference_bank.clear()
         if self.reference_net is None:  # an empty bank: the UNet's self-attention reads no reference tokens
             return
         timestep = torch.zeros((), device=reference_latents.device, dtype=torch.long)
         self.reference_net(reference_latents.to(self.reference_net.dtype), timestep,
                            encoder_hidden_states=clip_embeds.to(self.reference_net.dtype), return_dict=False)
+        missing = sorted(set(self._reference_paths) - set(self.reference_bank.tokens))
+        if missing:
+            raise ValueError(f"ReferenceNet wrote no reference tokens for {missing[0]} (its reference writer was "
+                             "removed), so the UNet would ignore the reference image")
 
     def prepare_pose(self, pose_images: list[PIL.Image.Image], height: int, width: int) -> torch.Tensor:
         """Pose images resized to the output size, in [0, 1]: (F, 3, H, W) on the CPU."""
         return self.pose_image_processor.preprocess(pose_images, height=height, width=width)
 
     def encode_pose(self, pose_pixels: torch.Tensor, device: torch.device) -> torch.Tensor:
-        """Pose Guider features of (F, 3, H, W) pose pixels: (1, C0, F, h, w)."""
-        features = self.pose_guider(pose_pixels.to(device=device, dtype=self.pose_guider.dtype))
-        return features.transpose(0, 1)[None]
+        """Pose Guider features of (F, 3, H, W) pose pixels, or of a batch (Q, F, 3, H, W):
+        (1 or Q, C0, F, h, w)."""
+        batch = pose_pixels[None] if pose_pixels.ndim == 4 else pose_pixels
+        features = self.pose_guider(batch.flatten(0, 1).to(device=device, dtype=self.pose_guider.dtype))
+        return features.unflatten(0, batch.shape[:2]).transpose(1, 2)
 
-    def prepare_latents(self, num_frames: int, height: int, width: int, device: torch.device,
-                        generator: torch.Generator | None, latents: torch.Tensor | None) -> torch.Tensor:
-        shape = (1, self.unet.config.in_channels, num_frames,
+    def prepare_latents(self, num_videos: int, num_frames: int, height: int, width: int, device: torch.device,
+                        generator: torch.Generator | list[torch.Generator] | None,
+                        latents: torch.Tensor | None) -> torch.Tensor:
+        shape = (num_videos, self.unet.config.in_channels, num_frames,
                  height // self.vae_scale_factor, width // self.vae_scale_factor)
+        if isinstance(generator, list) and len(generator) != num_videos:
+            raise ValueError(f"got {len(generator)} generators for {num_videos} videos: give one per video")
         if latents is None:
             latents = randn_tensor(shape, generator=generator, device=device, dtype=torch.float32)
         elif tuple(latents.shape) != shape:
@@ -189,38 +308,52 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         return latents.to(device=device, dtype=torch.float32) * self.scheduler.init_noise_sigma
 
     def decode_latents(self, latents: torch.Tensor, decode_chunk_size: int = 8) -> torch.Tensor:
-        """(1, 4, F, h, w) latents -> (F, 3, H, W) frames in [0, 1], `decode_chunk_size` frames at a time."""
-        frames = latents[0].transpose(0, 1) / self.vae.config.scaling_factor
-        decoded = [self.vae.decode(chunk.to(self.vae.dtype)).sample.float()
-                   for chunk in frames.split(decode_chunk_size)]
-        return (torch.cat(decoded) / 2 + 0.5).clamp(0, 1)
+        """(V, 4, F, h, w) latents -> (V, F, 3, H, W) frames in [0, 1]: each video on its own,
+        `decode_chunk_size` frames at a time."""
+        videos = []
+        for video in latents:
+            frames = video.transpose(0, 1) / self.vae.config.scaling_factor
+            decoded = [self.vae.decode(chunk.to(self.vae.dtype)).sample.float()
+                       for chunk in frames.split(decode_chunk_size)]
+            videos.append((torch.cat(decoded) / 2 + 0.5).clamp(0, 1))
+        return torch.stack(videos)
 
     def predict_noise(self, latents: torch.Tensor, timestep: torch.Tensor, clip_embeds: torch.Tensor,
                       pose_features: torch.Tensor, guided: bool) -> torch.Tensor:
-        """UNet prediction for one window; with guidance, the batch is [unconditional; conditional]:
-        the unconditional half reads no reference tokens and gets a zero CLIP embedding."""
+        """UNet prediction for one window of V videos (V, C, f, h, w); with guidance, the batch is
+        [unconditional; conditional]: the unconditional half reads no reference tokens and gets a zero
+        CLIP embedding. Video v reads bank row v // (V / R) (R = the bank's reference images)."""
         dtype = self.unet.dtype
         if guided:
+            num_videos = latents.shape[0]
+            num_references = self.reference_bank.num_references or 1
+            readers = torch.arange(num_videos, device=latents.device) // (num_videos // num_references)
             latents = torch.cat([latents, latents])
             clip_embeds = torch.cat([torch.zeros_like(clip_embeds), clip_embeds])
             pose_features = torch.cat([pose_features, pose_features])
-            self.reference_bank.read_mask = torch.tensor([False, True], device=latents.device)
+            self.reference_bank.sources = torch.cat([torch.full_like(readers, -1), readers])
         else:
-            self.reference_bank.read_mask = None
+            self.reference_bank.sources = None
         model_input = self.scheduler.scale_model_input(latents, timestep)
         prediction = self.unet(model_input.to(dtype), timestep, encoder_hidden_states=clip_embeds.to(dtype),
                                pose_features=pose_features.to(dtype), return_dict=False)[0]
         return prediction.float()
 
-    def pose_features_per_window(self, pose_pixels: torch.Tensor, windows: list[range],
+    def pose_features_per_window(self, pose_pixels: torch.Tensor, windows: list[range], num_videos: int,
                                  device: torch.device) -> Callable[[range], torch.Tensor]:
-        """Window -> Pose Guider features (1, C0, f, h, w). Encoded once when one window covers the clip;
-        otherwise per window and step, so memory does not grow with the video (the guider costs a few
-        percent of a UNet pass)."""
+        """Window -> Pose Guider features (V, C0, f, h, w) of Q pose sequences (Q, F, 3, H, W), video v
+        driven by sequence v // (V / Q). Encoded once when one window covers the clip; otherwise per
+        window and step, so memory does not grow with the video (the guider costs a few percent of a
+        UNet pass)."""
+        repeats = num_videos // pose_pixels.shape[0]
+
+        def encode(frames: slice) -> torch.Tensor:
+            return self.encode_pose(pose_pixels[:, frames], device).repeat_interleave(repeats, dim=0)
+
         if len(windows) == 1:
-            whole = self.encode_pose(pose_pixels, device)
+            whole = encode(slice(None))
             return lambda window: whole
-        return lambda window: self.encode_pose(pose_pixels[window.start:window.stop], device)
+        return lambda window: encode(slice(window.start, window.stop))
 
     def denoise_step(self, latents: torch.Tensor, timestep: torch.Tensor, clip_embeds: torch.Tensor,
                      pose_features: Callable[[range], torch.Tensor], windows: list[range],
@@ -228,7 +361,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         """One DDIM step over the whole clip: every window's prediction (the guidance pair batched),
         averaged per frame over the windows that cover it, then guidance, then the scheduler step."""
         guided = guidance_scale > 1.0
-        noise_pred = torch.zeros((2 if guided else 1, *latents.shape[1:]), device=latents.device)
+        noise_pred = torch.zeros(((2 if guided else 1) * latents.shape[0], *latents.shape[1:]), device=latents.device)
         coverage = torch.zeros(latents.shape[2], device=latents.device)
         for window in windows:
             frames = slice(window.start, window.stop)
@@ -245,75 +378,112 @@ class AnimateAnyonePipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(
         self,
-        reference_image: ImageInput,
-        pose_frames: PoseInput,
+        reference_image: ReferenceBatch,
+        pose_frames: PoseBatch,
         height: int = 768,
         width: int = 512,
         num_inference_steps: int = 25,
         guidance_scale: float = 3.5,
-        generator: torch.Generator | None = None,
+        num_videos_per_prompt: int = 1,
+        generator: torch.Generator | list[torch.Generator] | None = None,
         latents: torch.Tensor | None = None,
         context_frames: int = 24,
         context_overlap: int = 4,
         decode_chunk_size: int = 8,
         output_type: Literal["pil", "np", "pt", "latent"] = "pil",
         return_dict: bool = True,
+        callback_on_step_end: Callable[[DiffusionPipeline, int, torch.Tensor, dict], dict]
+        | PipelineCallback | MultiPipelineCallbacks | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
     ) -> AnimateAnyonePipelineOutput | tuple:
-        """Generate a video of `reference_image` performing `pose_frames`.
+        """Generate videos of `reference_image` performing `pose_frames`.
 
         Args:
-            reference_image: PIL image, (H, W, 3) array, or (3, H, W) tensor in [0, 1].
-            pose_frames: rendered pose images: list of PIL images, (F, H, W, 3) array, or (F, 3, H, W) tensor in [0, 1].
+            reference_image: one reference (PIL image, (H, W, 3) array, or (3, H, W) tensor in [0, 1]), or
+                a batch: a list of them or a 4-D array/tensor.
+            pose_frames: one sequence of rendered pose images (list of PIL images, (F, H, W, 3) array, or
+                (F, 3, H, W) tensor in [0, 1]), or a batch: a list of sequences or a 5-D array/tensor.
+                With a batch, give one reference per pose sequence, or one reference (or one sequence) for
+                all; every sequence must have the same frame count.
             height, width: output size, multiples of 8 (the VAE factor); inputs are resized to it.
             num_inference_steps: DDIM steps.
             guidance_scale: classifier-free guidance `u + s (c - u)`; 1.0 skips the unconditional pass.
-            generator: for the initial noise (DDIM with eta 0 draws nothing else).
-            latents: initial noise (1, 4, F, H/8, W/8) instead of drawing it.
+            num_videos_per_prompt: videos per (reference, pose sequence) pair, each with its own noise.
+            generator: for the initial noise (DDIM with eta 0 draws nothing else); a list gives one per
+                video (V = pairs x num_videos_per_prompt), so each video equals a single call with its
+                generator.
+            latents: initial noise (V, 4, F, H/8, W/8) instead of drawing it.
             context_frames, context_overlap: temporal windows for long videos (averaged where they overlap).
             decode_chunk_size: frames decoded by the VAE at a time.
-            output_type: "pil" (list of images), "np" ((F, H, W, 3) in [0, 1]), "pt" ((F, 3, H, W)), "latent".
+            output_type: batch first, as diffusers' video pipelines: "pil" (V lists of F images), "np"
+                ((V, F, H, W, 3) in [0, 1]), "pt" ((V, F, 3, H, W)), "latent" ((V, 4, F, h, w)).
+            callback_on_step_end: `callback(pipe, step, timestep, callback_kwargs)` after every step;
+                `callback_kwargs` holds the tensors named in `callback_on_step_end_tensor_inputs` (from
+                `_callback_tensor_inputs`: "latents", "image_embeds"; default ["latents"]), and the
+                tensors in the dict it returns replace them. It may set `pipe.interrupt = True` to stop
+                after this step, or change `pipe._guidance_scale` for the remaining steps.
         """
-        # 1. Check inputs
-        pose_images = _pose_frames_to_pil(pose_frames)
-        self.check_inputs(len(pose_images), height, width, num_inference_steps, guidance_scale,
-                          context_frames, context_overlap, decode_chunk_size, output_type)
-        reference = _to_pil(reference_image)
-        device = self._execution_device
-        num_frames = len(pose_images)
+        if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
+            callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs
+        elif callback_on_step_end_tensor_inputs is None:
+            callback_on_step_end_tensor_inputs = ["latents"]
 
-        # 2. Encode the reference: CLIP embedding, VAE latent, ReferenceNet tokens (once per video)
-        clip_embeds = self.encode_reference_clip(reference, device)
-        reference_latents = self.encode_reference_latents(reference, height, width, device)
+        # 1. Check inputs
+        pose_sequences = _pose_sequences_to_pil(pose_frames)
+        references = _references_to_pil(reference_image)
+        self.check_inputs(min(len(sequence) for sequence in pose_sequences), height, width, num_inference_steps,
+                          guidance_scale, context_frames, context_overlap, decode_chunk_size, output_type,
+                          num_videos_per_prompt, callback_on_step_end_tensor_inputs)
+        num_videos = self.pair_inputs(references, pose_sequences) * num_videos_per_prompt
+        num_frames = len(pose_sequences[0])
+        self._guidance_scale = guidance_scale
+        self._interrupt = False
+        device = self._execution_device
+
+        # 2. Encode the references: CLIP embeddings, VAE latents, ReferenceNet tokens (once per video)
+        clip_embeds = self.encode_reference_clip(references, device)
+        reference_latents = self.encode_reference_latents(references, height, width, device)
         self.write_reference(reference_latents, clip_embeds)
+        image_embeds = clip_embeds.repeat_interleave(num_videos // len(references), dim=0)  # (V, 1, D)
         try:
             # 3. Prepare the poses (pixels on the CPU; features per window, or once for a single window)
-            pose_pixels = self.prepare_pose(pose_images, height, width)
+            pose_pixels = torch.stack([self.prepare_pose(sequence, height, width) for sequence in pose_sequences])
             windows = context_windows(num_frames, context_frames, context_overlap)
-            pose_features = self.pose_features_per_window(pose_pixels, windows, device)
+            pose_features = self.pose_features_per_window(pose_pixels, windows, num_videos, device)
 
             # 4. Timesteps and initial noise
             self.scheduler.set_timesteps(num_inference_steps, device=device)
-            latents = self.prepare_latents(num_frames, height, width, device, generator, latents)
+            timesteps = self.scheduler.timesteps
+            self._num_timesteps = len(timesteps)
+            latents = self.prepare_latents(num_videos, num_frames, height, width, device, generator, latents)
 
             # 5. Denoising loop
-            with self.progress_bar(total=len(self.scheduler.timesteps)) as progress:
-                for timestep in self.scheduler.timesteps:
-                    latents = self.denoise_step(latents, timestep, clip_embeds, pose_features, windows,
-                                                guidance_scale)
+            with self.progress_bar(total=self._num_timesteps) as progress:
+                for step, timestep in enumerate(timesteps):
+                    if self.interrupt:
+                        break
+                    latents = self.denoise_step(latents, timestep, image_embeds, pose_features, windows,
+                                                self.guidance_scale)
+                    if callback_on_step_end is not None:
+                        tensors = {"latents": latents, "image_embeds": image_embeds}
+                        callback_kwargs = {name: tensors[name] for name in callback_on_step_end_tensor_inputs}
+                        outputs = callback_on_step_end(self, step, timestep, callback_kwargs) or {}
+                        latents = outputs.pop("latents", latents)
+                        image_embeds = outputs.pop("image_embeds", image_embeds)
                     progress.update()
         finally:
-            self.reference_bank.clear()  # the reference tokens and their keys/values belong to this video
+            self.reference_bank.clear()  # the reference tokens and their keys/values belong to this call
 
         # 6. Decode
         if output_type == "latent":
             video = latents
         else:
-            video = self.decode_latents(latents, decode_chunk_size)  # (F, 3, H, W)
+            video = self.decode_latents(latents, decode_chunk_size)  # (V, F, 3, H, W)
             if output_type == "np":
-                video = video.permute(0, 2, 3, 1).cpu().numpy()
+                video = video.permute(0, 1, 3, 4, 2).cpu().numpy()
             elif output_type == "pil":
-                array = (video.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
-                video = [PIL.Image.fromarray(frame) for frame in array]
+                array = (video.permute(0, 1, 3, 4, 2).cpu().numpy() * 255).round().astype(np.uint8)
+                video = [[PIL.Image.fromarray(frame) for frame in frames] for frames in array]
         self.maybe_free_model_hooks()
         if not return_dict:
             return (video,)

@@ -119,6 +119,6 @@ class AnimateAnyoneTrainingModel(nn.Module):
                 self.reference_net(reference_latents, zero, encoder_hidden_states=clip_embeds, return_dict=False)
             pose_features = self.pose_guider(pose_pixels.transpose(1, 2).flatten(0, 1))  # (B*F, C0, h, w)
         pose_features = pose_features.unflatten(0, (batch, frames)).transpose(1, 2)  # (B, C0, F, h, w)
-        self.bank.read_mask = read_reference
+        self.bank.sources = torch.where(read_reference, torch.arange(batch, device=read_reference.device), -1)
         return self.unet(noisy_latents, timesteps, encoder_hidden_states=clip_embeds,
                          pose_features=pose_features, return_dict=False)[0]

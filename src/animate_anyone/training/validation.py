@@ -49,7 +49,7 @@ def generate(pipeline: AnimateAnyonePipeline, sample: ValidationSample, num_infe
     width, height = sample.reference.size
     frames = pipeline(sample.reference, sample.poses, height=height, width=width,
                       num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
-                      generator=torch.Generator().manual_seed(seed), output_type="np").frames
+                      generator=torch.Generator().manual_seed(seed), output_type="np").frames[0]
     return (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
 
 
