@@ -16,7 +16,8 @@ does not depend on which attention processor (the "backend") is installed:
     and, for samples that must not read the reference (the unconditional half of guidance), an additive
     attention mask that hides the reference tokens. Same numbers, the published cost (the reference is
     projected for every frame at every step);
-  - with any other processor it raises `ValueError` rather than silently drop the reference.
+  - with any other processor (subclasses of those included) it raises `ValueError` rather than
+    silently drop the reference.
 
 Hooks live on the modules, so they survive `set_attn_processor`, `.to()`, save/load (they are
 reinstalled by the pipeline's constructor) and accelerate's offload hooks (which wrap `forward`, inside
@@ -43,7 +44,7 @@ _HOOK_ATTRIBUTE = "_reference_attention_hook"
 
 # diffusers processors that compute softmax(q k^T / sqrt(d) + mask) v with keys/values projected from
 # `encoder_hidden_states` and honour an additive (B, 1, L_k) mask: they compute reference attention
-# when given the concatenated tokens.
+# when given the concatenated tokens. Exact classes: a subclass may compute something else.
 CONCATENATING_PROCESSORS = (AttnProcessor, AttnProcessor2_0, SlicedAttnProcessor, XFormersAttnProcessor,
                             AttnProcessorNPU)
 
@@ -211,7 +212,7 @@ class ReferenceReader:
         if isinstance(processor, ReferenceAttnProcessor):
             kwargs["reference_keys"], kwargs["reference_values"] = self.bank.keys_values(self.name, attn)
             kwargs["reference_sources"] = sources
-        elif isinstance(processor, CONCATENATING_PROCESSORS):
+        elif type(processor) in CONCATENATING_PROCESSORS:
             reference = tokens[sources.clamp(min=0)].to(hidden_states.dtype)
             kwargs["encoder_hidden_states"] = torch.cat([hidden_states, reference], dim=1)
             if bool((sources < 0).any()):
@@ -291,5 +292,5 @@ def check_reference_attention(unet: nn.Module, bank: ReferenceBank) -> None:
         if not isinstance(hook, ReferenceReader) or hook.bank is not bank or handle.id not in attn._forward_pre_hooks:
             raise ValueError(f"{path}.attn1 does not read this pipeline's reference bank (another pipeline or "
                              "trainer built on the same UNet took it over), so the reference would be ignored")
-        if not isinstance(attn.processor, (ReferenceAttnProcessor, *CONCATENATING_PROCESSORS)):
+        if not (isinstance(attn.processor, ReferenceAttnProcessor) or type(attn.processor) in CONCATENATING_PROCESSORS):
             raise ValueError(unsupported_processor_message(path, attn.processor))
