@@ -29,7 +29,8 @@ from animate_anyone.models.builders import SD15_UNET2D_CONFIG, denoising_unet_fr
 from animate_anyone.models.pose_guider import PoseGuider
 from animate_anyone.models.reference_attention import spatial_self_attention_paths, use_reference_attn_processor
 from animate_anyone.pipelines.context import context_windows
-from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline, scheduler_for_animate_anyone
+from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
+from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
 from animate_anyone.testing import TINY_UNET2D_CONFIG, tiny_image_encoder
 
 
@@ -85,13 +86,14 @@ def build_pipeline(device: torch.device, dtype: torch.dtype) -> AnimateAnyonePip
     return pipeline.to(device=device, dtype=dtype)
 
 
-def fill_reference_bank(pipeline: AnimateAnyonePipeline, latent_size: int, device: torch.device) -> None:
+def fill_reference_bank(pipeline: AnimateAnyonePipeline, latent_size: int | tuple[int, int], device: torch.device) -> None:
     """Reference tokens of the right shape for every block: the UNet's own attn1 inputs on one frame."""
     shapes = {}
     hooks = [pipeline.unet.get_submodule(f"{path}.attn1").register_forward_pre_hook(
         lambda module, args, kwargs, path=path: shapes.__setitem__(path, (args[0] if args else kwargs["hidden_states"]).shape),
         with_kwargs=True) for path in spatial_self_attention_paths(pipeline.unet)]
-    sample = torch.randn(1, 4, 1, latent_size, latent_size, device=device, dtype=pipeline.unet.dtype)
+    height, width = (latent_size, latent_size) if isinstance(latent_size, int) else latent_size
+    sample = torch.randn(1, 4, 1, height, width, device=device, dtype=pipeline.unet.dtype)
     with torch.no_grad():
         pipeline.unet(sample, 0, torch.zeros(1, 1, 768, device=device, dtype=pipeline.unet.dtype))
     for hook in hooks:

@@ -76,7 +76,7 @@ def full_size_components(seed: int = 0) -> dict:
 
     from animate_anyone.models.builders import SD15_UNET2D_CONFIG, denoising_unet_from_2d
     from animate_anyone.models.pose_guider import PoseGuider
-    from animate_anyone.pipelines.pipeline_animate_anyone import scheduler_for_animate_anyone
+    from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
 
     torch.manual_seed(seed)
     unet2d = UNet2DConditionModel(**SD15_UNET2D_CONFIG)

@@ -47,14 +47,14 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_pretrained(cls, path: str | os.PathLike, what: str):
-    """`cls.from_pretrained(path)` (a diffusers/transformers model or pipeline folder), any failure to read
-    it (missing or truncated files, wrong config) as one InputError."""
+def load_pretrained(cls, path: str | os.PathLike, what: str, **kwargs):
+    """`cls.from_pretrained(path, **kwargs)` (a diffusers/transformers model or pipeline folder), any failure
+    to read it (missing or truncated files, wrong config) as one InputError."""
     path = Path(path)
     if not path.is_dir():
         raise InputError(f"{what} folder not found: {path}")
     try:
-        return cls.from_pretrained(path)
+        return cls.from_pretrained(path, **kwargs)
     except (OSError, ValueError, KeyError, SafetensorError) as error:
         raise InputError(f"cannot load the {what} from {path}: {str(error).splitlines()[0]}") from None
 

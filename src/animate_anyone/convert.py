@@ -22,7 +22,8 @@ from animate_anyone.errors import InputError
 from animate_anyone.models.builders import motion_unet_config
 from animate_anyone.models.motion_unet import AnimateAnyoneUNet
 from animate_anyone.models.pose_guider import PoseGuider
-from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline, scheduler_for_animate_anyone
+from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
+from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
 
 CHECKPOINT_FILES = ("denoising_unet.pth", "reference_unet.pth", "pose_guider.pth", "motion_module.pth")
 MOTION_POSITIONS = {"moore": 32, "musepose": 128}

@@ -7,6 +7,34 @@ import torch
 from animate_anyone.errors import InputError
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+AUTO = "auto"
+NATIVE_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs with bf16 instructions
+
+
+def cpu_flags() -> set[str]:
+    """The CPU feature flags the kernel reports (empty where /proc/cpuinfo does not exist)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX), where bf16 roughly halves a step."""
+    return any(flag in cpu_flags() for flag in NATIVE_BF16_CPU_FLAGS)
+
+
+def auto_dtype(device: torch.device) -> torch.dtype:
+    """fp16 on CUDA; bf16 on CPUs with native bf16; fp32 elsewhere."""
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
+    return torch.float32
 
 
 def resolve_device(name: str) -> torch.device:
@@ -29,9 +57,12 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """fp32 anywhere; fp16 on GPUs; bf16 on GPUs and on CPUs (fast where the CPU has AMX/AVX-512 BF16)."""
+    """fp32 anywhere; fp16 on GPUs; bf16 on GPUs and on CPUs (fast where the CPU has AMX/AVX-512 BF16);
+    `auto`: the fastest of these the device computes natively (`auto_dtype`)."""
+    if name == AUTO:
+        return auto_dtype(device)
     if name not in DTYPES:
-        raise InputError(f"unknown dtype {name!r}: expected one of {', '.join(DTYPES)}")
+        raise InputError(f"unknown dtype {name!r}: expected one of {AUTO}, {', '.join(DTYPES)}")
     if name == "fp16" and device.type == "cpu":
         raise InputError("fp16 is for GPUs; on the CPU use bf16 or fp32")
     return DTYPES[name]

@@ -14,7 +14,8 @@ from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
 from animate_anyone.models.builders import denoising_unet_from_2d
 from animate_anyone.models.pose_guider import PoseGuider
-from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline, scheduler_for_animate_anyone
+from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
+from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
 
 TINY_EMBED_DIM = 32
 

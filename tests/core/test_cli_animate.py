@@ -56,6 +56,14 @@ def test_animate_reads_pose_video_and_keeps_its_fps(shared_dir, tmp_path):
     assert (info.num_frames, info.fps) == (5, 30.0)
 
 
+@pytest.mark.parametrize("extra", [["--scheduler", "dpm++2m", "--dtype", "auto"], ["--scheduler", "euler"]])
+def test_animate_with_another_scheduler_and_dtype(inputs, tmp_path, extra):
+    reference, poses = inputs
+    output = tmp_path / "out.mp4"
+    assert main(animate_args(reference, poses, output, *extra)) == 0
+    assert video_info(output).num_frames == 3
+
+
 def test_animate_loads_a_saved_model_folder(inputs, tmp_path):
     reference, poses = inputs
     tiny_pipeline(seed=0).save_pretrained(tmp_path / "model")
@@ -84,6 +92,8 @@ BAD_INPUTS = {
     "model folder missing": (lambda t, r, p: dict(model=t / "no_model"), "model folder not found"),
     "unknown device": (lambda t, r, p: dict(extra=["--device", "tpu"]), "unknown device"),
     "fp16 on cpu": (lambda t, r, p: dict(extra=["--dtype", "fp16"]), "fp16 is for GPUs"),
+    "unknown scheduler": (lambda t, r, p: dict(extra=["--scheduler", "heun"]),
+                          "unknown scheduler 'heun': expected one of ddim, dpm++2m, unipc, euler"),
     "not an mp4": (lambda t, r, p: dict(output=t / "out.avi"), ".mp4"),
 }
 

@@ -39,15 +39,19 @@ def add_generation_arguments(parser: argparse.ArgumentParser, steps: int, guidan
     parser.add_argument("--no-align", dest="align", action="store_false",
                         help="do not fit extracted/keypoint poses to the reference character's body")
     add_backend_arguments(parser, flag="--pose-backend")
-    parser.add_argument("--steps", type=int, default=steps, help=f"DDIM steps (default {steps})")
+    parser.add_argument("--steps", type=int, default=steps, help=f"denoising steps (default {steps})")
+    parser.add_argument("--scheduler", default=None, metavar="NAME",
+                        help="sampler: ddim, dpm++2m, unipc or euler, on the model's own noise schedule "
+                             "(default: the one saved in the model folder, DDIM for the published models)")
     parser.add_argument("--guidance", type=float, default=guidance,
                         help=f"classifier-free guidance scale; 1 disables it (default {guidance:g})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
     parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
     parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
-    parser.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"],
-                        help="fp16/bf16 on GPUs; bf16 also on CPUs with AMX/AVX-512 BF16 (default fp32)")
+    parser.add_argument("--dtype", default="fp32", choices=["auto", "fp32", "fp16", "bf16"],
+                        help="fp16/bf16 on GPUs; bf16 also on CPUs with AMX/AVX-512 BF16; auto: fp16 on CUDA, bf16 on "
+                             "CPUs with native bf16, else fp32 (default fp32)")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -85,13 +89,18 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
 
     from animate_anyone.errors import InputError
     from animate_anyone.pipelines.loading import load_pipeline
+    from animate_anyone.pipelines.schedulers import scheduler_entry, scheduler_named
     from animate_anyone.runtime import resolve_device, resolve_dtype
 
     diffusers_logging.set_verbosity_error()
     diffusers_logging.disable_progress_bar()  # loading bars; the denoising bar is the pipeline's own
     transformers_logging.disable_progress_bar()
     device = resolve_device(args.device)
+    if args.scheduler is not None:
+        scheduler_entry(args.scheduler)  # an unknown name fails before the (possibly long) loading
     pipeline = load_pipeline(args.model, device, resolve_dtype(args.dtype, device))
+    if args.scheduler is not None:
+        pipeline.register_modules(scheduler=scheduler_named(args.scheduler, pipeline.scheduler))
     try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose loading
         pipeline.check_inputs(num_pose_frames=1, decode_chunk_size=8, **generation_options(args, width, height))
     except ValueError as error:

@@ -43,16 +43,17 @@ def check_pipeline_folder(path: Path) -> None:
 
 
 def load_pipeline(model: str | os.PathLike | None, device: torch.device, dtype: torch.dtype) -> AnimateAnyonePipeline:
-    """The shipped model (`None` or `tiny128`), `tiny-random` or a `save_pretrained` folder."""
+    """The shipped model (`None` or `tiny128`), `tiny-random` or a `save_pretrained` folder, in `dtype`.
+
+    A folder's weights are cast to `dtype` as they are read (`dtype`), tensor by tensor, so loading
+    bf16 from an fp32 folder never holds the fp32 model in memory."""
     if str(model) == TINY_RANDOM:
         from animate_anyone.testing import tiny_pipeline
 
-        pipeline = tiny_pipeline(seed=0)
-    else:
-        path = SHIPPED_MODEL_DIR if model is None or str(model) == SHIPPED_MODEL else Path(model)
-        if path == SHIPPED_MODEL_DIR and not path.is_dir():
-            raise InputError(f"the shipped model is missing from {path}: reinstall the package, or rebuild it "
-                             "with scripts/train_tiny128.sh")
-        check_pipeline_folder(path)
-        pipeline = load_pretrained(AnimateAnyonePipeline, path, "model")
-    return pipeline.to(device=device, dtype=dtype)
+        return tiny_pipeline(seed=0).to(device=device, dtype=dtype)
+    path = SHIPPED_MODEL_DIR if model is None or str(model) == SHIPPED_MODEL else Path(model)
+    if path == SHIPPED_MODEL_DIR and not path.is_dir():
+        raise InputError(f"the shipped model is missing from {path}: reinstall the package, or rebuild it "
+                         "with scripts/train_tiny128.sh")
+    check_pipeline_folder(path)
+    return load_pretrained(AnimateAnyonePipeline, path, "model", dtype=dtype).to(device=device)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 import PIL.Image
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
+from diffusers import AutoencoderKL, DiffusionPipeline, UNet2DConditionModel
 from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
 from diffusers.image_processor import VaeImageProcessor
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import CLIPVisionModelWithProjection
 
@@ -32,20 +34,6 @@ PoseInput = list[PIL.Image.Image] | np.ndarray | torch.Tensor
 # One item, or a batch: a list (one per video) or an array/tensor with a leading batch axis.
 ReferenceBatch = ImageInput | list[ImageInput]
 PoseBatch = PoseInput | list[PoseInput]
-
-
-def scheduler_for_animate_anyone() -> DDIMScheduler:
-    """DDIM as the published models were trained: zero-SNR v-prediction, trailing spacing."""
-    return DDIMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        prediction_type="v_prediction",
-        rescale_betas_zero_snr=True,
-        timestep_spacing="trailing",
-        clip_sample=False,
-        steps_offset=1,
-    )
 
 
 def _to_pil(image: ImageInput) -> PIL.Image.Image:
@@ -109,7 +97,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
 
     Components: `vae` (latents), `image_encoder` (CLIP image embedding for cross-attention),
     `reference_net` (2D UNet writing reference tokens; None in the no-ReferenceNet ablation), `unet`
-    (denoising UNet with motion modules and reference reading), `pose_guider`, `scheduler` (DDIM).
+    (denoising UNet with motion modules and reference reading), `pose_guider`, `scheduler` (DDIM by default; any of
+    `pipelines.schedulers.SCHEDULERS`).
 
     Reference attention is part of the model, not of the attention backend: the reference hooks
     (`models.reference_attention`) keep it working under `enable_attention_slicing()`,
@@ -134,7 +123,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         reference_net: UNet2DConditionModel | None,
         unet: AnimateAnyoneUNet,
         pose_guider: PoseGuider,
-        scheduler: DDIMScheduler,
+        scheduler: SchedulerMixin,
     ):
         super().__init__()
         self.register_modules(
@@ -358,7 +347,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
     def denoise_step(self, latents: torch.Tensor, timestep: torch.Tensor, clip_embeds: torch.Tensor,
                      pose_features: Callable[[range], torch.Tensor], windows: list[range],
                      guidance_scale: float) -> torch.Tensor:
-        """One DDIM step over the whole clip: every window's prediction (the guidance pair batched),
+        """One scheduler step over the whole clip: every window's prediction (the guidance pair batched),
         averaged per frame over the windows that cover it, then guidance, then the scheduler step."""
         guided = guidance_scale > 1.0
         noise_pred = torch.zeros(((2 if guided else 1) * latents.shape[0], *latents.shape[1:]), device=latents.device)
@@ -372,7 +361,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         if guided:
             uncond, cond = noise_pred.chunk(2)
             noise_pred = uncond + guidance_scale * (cond - uncond)
-        return self.scheduler.step(noise_pred, timestep, latents, eta=0.0, return_dict=False)[0]
+        deterministic = {"eta": 0.0} if "eta" in inspect.signature(self.scheduler.step).parameters else {}  # DDIM
+        return self.scheduler.step(noise_pred, timestep, latents, **deterministic, return_dict=False)[0]
 
     # ---------------------------------------------------------------- call
     @torch.no_grad()
@@ -406,11 +396,11 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                 With a batch, give one reference per pose sequence, or one reference (or one sequence) for
                 all; every sequence must have the same frame count.
             height, width: output size, multiples of 8 (the VAE factor); inputs are resized to it.
-            num_inference_steps: DDIM steps.
+            num_inference_steps: denoising steps of the pipeline's scheduler.
             guidance_scale: classifier-free guidance `u + s (c - u)`; 1.0 skips the unconditional pass.
             num_videos_per_prompt: videos per (reference, pose sequence) pair, each with its own noise.
-            generator: for the initial noise (DDIM with eta 0 draws nothing else); a list gives one per
-                video (V = pairs x num_videos_per_prompt), so each video equals a single call with its
+            generator: for the initial noise (the deterministic samplers, DDIM with eta 0 among them,
+                draw nothing else); a list gives one per video (V = pairs x num_videos_per_prompt), so each video equals a single call with its
                 generator.
             latents: initial noise (V, 4, F, H/8, W/8) instead of drawing it.
             context_frames, context_overlap: temporal windows for long videos (averaged where they overlap).

@@ -11,7 +11,7 @@ from transformers import CLIPVisionModelWithProjection
 from animate_anyone.errors import InputError
 from animate_anyone.models.builders import denoising_unet_from_2d
 from animate_anyone.models.pose_guider import PoseGuider
-from animate_anyone.pipelines.pipeline_animate_anyone import scheduler_for_animate_anyone
+from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
 from animate_anyone.training.config import ModelConfig
 
 

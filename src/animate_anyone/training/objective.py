@@ -6,7 +6,7 @@ import torch
 from diffusers import DDPMScheduler
 from diffusers.training_utils import compute_snr
 
-from animate_anyone.pipelines.pipeline_animate_anyone import scheduler_for_animate_anyone
+from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
 
 
 def training_noise_scheduler() -> DDPMScheduler:
