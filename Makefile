@@ -20,6 +20,9 @@ setup: $(BIN)/animate-anyone
 demo: setup
 	$(BIN)/animate-anyone demo --output outputs/demo
 
+# Idle OpenMP threads sleep instead of spinning: on a CPU shared with other busy processes, spinning
+# threads made tests up to 100x slower (docs/benchmarks.md); results are unchanged.
+test: export OMP_WAIT_POLICY := PASSIVE
 test: setup
 	$(BIN)/python -m pytest -q
 

@@ -3,7 +3,8 @@
 The step of `bench_denoising_step.py` (SD-1.5 UNet + 21 motion modules, the released Pose Guider
 layout, random weights, reference bank filled, guidance 3.5 with the pair batched) at 256x192, run for
 each variant in turn, round after round (A, B, C, A, B, C, ...), so that a shared machine's load hits
-every variant alike; the ratio is of medians. Variants:
+every variant alike; the ratio is of medians (the first round includes oneDNN's one-off primitive
+creation, milliseconds against a step of minutes). Variants:
 
 * `fp32`: today's step;
 * `channels_last`: the denoising UNet and Pose Guider in channels-last memory format (oneDNN's
@@ -29,19 +30,22 @@ from diffusers.utils import logging as diffusers_logging
 from animate_anyone.pipelines.context import context_windows
 
 
-def to_variant(pipeline, variant: str):
+def make_variant(base, variant: str):
+    """A copy of `base` (its own UNet, Pose Guider, scheduler state and reference bank) set up as `variant`."""
     if variant == "fp32":
-        return pipeline
+        return base
+    pipeline = copy.deepcopy(base)  # one copy: the UNet's processors keep pointing at the copy's own bank
     if variant == "channels_last":
         pipeline.unet.to(memory_format=torch.channels_last)
         pipeline.pose_guider.to(memory_format=torch.channels_last)
-        return pipeline
-    if variant == "bf16":
-        half = copy.copy(pipeline)  # shares the bank and scheduler; own bf16 UNet and Pose Guider
-        half.unet = copy.deepcopy(pipeline.unet).to(torch.bfloat16)
-        half.pose_guider = copy.deepcopy(pipeline.pose_guider).to(torch.bfloat16)
-        return half
-    raise ValueError(variant)
+    elif variant == "bf16":
+        pipeline.unet.to(torch.bfloat16)
+        pipeline.pose_guider.to(torch.bfloat16)
+        for name, tokens in list(pipeline.reference_bank.tokens.items()):
+            pipeline.reference_bank.write(name, tokens.to(torch.bfloat16))
+    else:
+        raise ValueError(variant)
+    return pipeline
 
 
 def main() -> None:
@@ -56,29 +60,29 @@ def main() -> None:
     cpu = torch.device("cpu")
     base = build_pipeline(cpu, torch.float32)
     fill_reference_bank(base, (args.height // 8, args.width // 8), cpu)
-    # channels_last changes the shared modules in place: it gets a copy of its own
-    pipelines = {variant: to_variant(copy.deepcopy(base) if variant == "channels_last" else base, variant)
-                 for variant in args.variants}
+    base.scheduler.set_timesteps(25)
+    timestep = base.scheduler.timesteps[0]
+    # smallest copies first, so that peak memory stays near two fp32 UNets
+    order = sorted(args.variants, key=lambda variant: variant != "bf16")
+    pipelines = {variant: make_variant(base, variant) for variant in order}
+    pipelines = {variant: pipelines[variant] for variant in args.variants}
     generator = torch.Generator().manual_seed(0)
     latents = torch.randn(1, 4, args.frames, args.height // 8, args.width // 8, generator=generator)
     pose_pixels = torch.rand(args.frames, 3, args.height, args.width, generator=generator)
     clip = torch.randn(1, 1, 768, generator=generator)
     windows = context_windows(args.frames, 24, 4)
-    base.scheduler.set_timesteps(25)
-    timestep = base.scheduler.timesteps[0]
     times: dict[str, list[float]] = {variant: [] for variant in args.variants}
     outputs: dict[str, torch.Tensor] = {}
     print(f"{torch.get_num_threads()} threads; one guided step, {args.frames} frames at {args.width}x{args.height}; "
           f"rounds of {', '.join(args.variants)}", flush=True)
     with torch.no_grad():
-        for round_index in range(args.rounds + 1):  # round 0 warms every variant up
+        for round_index in range(args.rounds):
             for variant, pipeline in pipelines.items():
                 start = time.perf_counter()
                 pose = pipeline.pose_features_per_window(pose_pixels, windows, cpu)
                 outputs[variant] = pipeline.denoise_step(latents, timestep, clip, pose, windows, guidance_scale=3.5)
                 seconds = time.perf_counter() - start
-                if round_index:
-                    times[variant].append(seconds)
+                times[variant].append(seconds)
                 print(f"round {round_index} {variant}: {seconds:.2f} s", flush=True)
     baseline = statistics.median(times[args.variants[0]])
     print(f"\n| variant | median step (s) | ratio to {args.variants[0]} | max abs change | relative L2 change |")

@@ -67,9 +67,12 @@ def test_unknown_scheduler_is_an_input_error():
 
 @pytest.fixture(scope="module")
 def pipes():
-    pipe = tiny_pipeline(seed=0)
-    return {name: AnimateAnyonePipeline(**{**pipe.components, "scheduler": scheduler_named(name, pipe.scheduler)})
-            for name in SCHEDULERS}
+    """One tiny pipeline per scheduler, same weights. (Not one set of modules shared by several
+    pipelines: each pipeline installs its own reference bank on the UNet, the last one built wins.)"""
+    pipes = {name: tiny_pipeline(seed=0) for name in SCHEDULERS}
+    for name, pipe in pipes.items():
+        pipe.register_modules(scheduler=scheduler_named(name, pipe.scheduler))
+    return pipes
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))
@@ -85,8 +88,8 @@ def test_each_scheduler_runs_and_is_deterministic(pipes, reference, name):
 
 
 def test_solvers_differ_in_few_steps_and_converge_with_more(pipes, reference):
-    """Different methods (they disagree at 5 steps) for the same ODE: each is much closer to a 100-step
-    DDIM solution at 40 steps than at 2."""
+    """Different methods (the multistep solvers disagree with DDIM at 5 steps) for the same ODE: each is much closer to a 100-step
+    DDIM solution at 40 steps than at 2; Euler on sigmas is DDIM (eta 0) written in other variables."""
     poses = make_poses(2)
 
     def latents(name, steps):
@@ -95,9 +98,10 @@ def test_solvers_differ_in_few_steps_and_converge_with_more(pipes, reference):
 
     target = latents("ddim", 100)
     at_5 = {name: latents(name, 5) for name in SCHEDULERS}
-    assert min(np.abs(at_5[name] - at_5["ddim"]).mean() for name in SCHEDULERS if name != "ddim") > 1e-3
+    assert min(np.abs(at_5[name] - at_5["ddim"]).mean() for name in ("dpm++2m", "unipc")) > 1e-3
     for name in SCHEDULERS:
         assert np.abs(latents(name, 40) - target).mean() < np.abs(latents(name, 2) - target).mean() / 2, name
+    np.testing.assert_allclose(at_5["euler"], at_5["ddim"], atol=5e-3)
 
 
 def test_folder_keeps_its_scheduler(pipes, tmp_path):
