@@ -21,8 +21,11 @@ from animate_anyone.errors import InputError
 MAX_LISTED_KEYS = 20
 
 
-def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Tensors of a `.safetensors`, `.pth`, `.pt`, `.ckpt` or `.bin` file (a nested `state_dict` is unwrapped)."""
+def load_state_dict(path: str | os.PathLike, mmap: bool = False) -> dict[str, torch.Tensor]:
+    """Tensors of a `.safetensors`, `.pth`, `.pt`, `.ckpt` or `.bin` file (a nested `state_dict` is unwrapped).
+
+    `mmap`: map a `.pth` file's tensors from disk instead of reading them into memory (files in the
+    legacy, pre-zip format are read as usual); they are paged in when used."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"weight file not found: {path}")
@@ -32,7 +35,12 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         except (SafetensorError, OSError) as error:
             raise InputError(f"cannot read safetensors file {path}: {error}") from None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        except RuntimeError as error:
+            if not mmap or "mmap" not in str(error):
+                raise
+            state = torch.load(path, map_location="cpu", weights_only=True)  # legacy format: no mmap
     except pickle.UnpicklingError:
         raise InputError(
             f"refusing {path}: not a plain tensor checkpoint (damaged, or it needs arbitrary unpickling, "
@@ -84,10 +92,12 @@ def strict_key_errors(expected: dict[str, torch.Size], given: dict[str, torch.Te
     return problems
 
 
-def load_strict(module: nn.Module, state_dict: dict[str, torch.Tensor], what: str) -> None:
-    """Load `state_dict` into `module` (any float dtype; cast to the module's), or raise listing every mismatch."""
+def load_strict(module: nn.Module, state_dict: dict[str, torch.Tensor], what: str, assign: bool = False) -> None:
+    """Load `state_dict` into `module`, or raise listing every mismatch. The tensors are copied into the
+    module's (any float dtype, cast to the module's); with `assign`, they become the module's tensors
+    (no copy, their own dtype: for a module built without memory, under `accelerate.init_empty_weights`)."""
     expected = {key: value.shape for key, value in module.state_dict().items()}
     problems = strict_key_errors(expected, state_dict)
     if problems:
         raise InputError(f"{what} does not match the model: " + "; ".join(problems))
-    module.load_state_dict(state_dict, strict=True)
+    module.load_state_dict(state_dict, strict=True, assign=assign)

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from accelerate import init_empty_weights
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import CLIPVisionModelWithProjection
 
@@ -146,19 +147,27 @@ def load_moore_pipeline(
     vae_path = _require_dir(Path(vae_dir) if vae_dir else base_dir / "vae", "VAE")
     encoder_path = _require_dir(Path(image_encoder_dir) if image_encoder_dir else base_dir / "image_encoder",
                                 "image encoder")
-    states = {name: load_state_dict(checkpoint_dir / name) for name in CHECKPOINT_FILES}
+    # Mapped, not read: a tensor is paged in when it is copied into its model (the UNets' head keys of
+    # denoising_unet.pth are read twice but the file is held once).
+    states = {name: load_state_dict(checkpoint_dir / name, mmap=True) for name in CHECKPOINT_FILES}
     denoising, motion = states["denoising_unet.pth"], states["motion_module.pth"]
 
+    # The UNets are built without memory (no random initialisation to overwrite) and take the checkpoint's
+    # tensors as they are, then one cast to fp32 (a no-op for fp32 files): one copy of each model at most.
     unet2d_config = dict(UNet2DConditionModel.load_config(config_path.parent))
-    reference_net = UNet2DConditionModel.from_config(unet2d_config)
-    load_strict(reference_net, reference_net_state(states["reference_unet.pth"], denoising), "reference_unet.pth")
+    with init_empty_weights():
+        reference_net = UNet2DConditionModel.from_config(unet2d_config)
+    load_strict(reference_net, reference_net_state(states["reference_unet.pth"], denoising), "reference_unet.pth",
+                assign=True)
 
     positions = motion_positions_of(motion, MOTION_POSITIONS[flavour])
     try:
-        unet = AnimateAnyoneUNet.from_config(motion_unet_config(unet2d_config, motion_max_seq_length=positions))
+        with init_empty_weights():  # buffers (the motion modules' position tables) are still computed
+            unet = AnimateAnyoneUNet.from_config(motion_unet_config(unet2d_config, motion_max_seq_length=positions))
     except ValueError as error:
         raise InputError(f"cannot build the denoising UNet from {config_path}: {error}") from None
-    load_strict(unet, denoising_unet_state(denoising, motion, unet), "denoising_unet.pth + motion_module.pth")
+    load_strict(unet, denoising_unet_state(denoising, motion, unet), "denoising_unet.pth + motion_module.pth",
+                assign=True)
 
     pose_state = states["pose_guider.pth"]
     pose_guider = PoseGuider(**pose_guider_config_of(pose_state))
@@ -166,6 +175,7 @@ def load_moore_pipeline(
 
     vae = load_pretrained(AutoencoderKL, vae_path, "VAE")
     image_encoder = load_pretrained(CLIPVisionModelWithProjection, encoder_path, "image encoder")
+    reference_net, unet = reference_net.float(), unet.float()
     return AnimateAnyonePipeline(
         vae=vae, image_encoder=image_encoder.eval(), reference_net=reference_net.eval(), unet=unet.eval(),
         pose_guider=pose_guider.eval(), scheduler=scheduler_for_animate_anyone(),
