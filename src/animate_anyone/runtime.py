@@ -1,4 +1,4 @@
-"""Where and in what precision to run: user-facing device and dtype names, checked."""
+"""Where and how to run: user-facing device and dtype names, checked; the memory layout for the device."""
 
 from __future__ import annotations
 
@@ -66,3 +66,14 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     if name == "fp16" and device.type == "cpu":
         raise InputError("fp16 is for GPUs; on the CPU use bf16 or fp32")
     return DTYPES[name]
+
+
+def use_channels_last(pipeline) -> None:
+    """Channels-last memory format for the convolutional models a denoising step runs (the denoising UNet,
+    ReferenceNet, Pose Guider): oneDNN's preferred layout on CPUs, and the attention blocks' NCHW -> token
+    reshapes become views. Same numbers up to summation order (docs/benchmarks.md). Inference only:
+    safetensors saves contiguous tensors, so save a pipeline before, not after."""
+    for name in ("unet", "reference_net", "pose_guider"):
+        model = getattr(pipeline, name, None)
+        if model is not None:
+            model.to(memory_format=torch.channels_last)

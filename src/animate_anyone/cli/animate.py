@@ -90,7 +90,7 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
     from animate_anyone.errors import InputError
     from animate_anyone.pipelines.loading import load_pipeline
     from animate_anyone.pipelines.schedulers import scheduler_entry, scheduler_named
-    from animate_anyone.runtime import resolve_device, resolve_dtype
+    from animate_anyone.runtime import resolve_device, resolve_dtype, use_channels_last
 
     diffusers_logging.set_verbosity_error()
     diffusers_logging.disable_progress_bar()  # loading bars; the denoising bar is the pipeline's own
@@ -101,6 +101,8 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
     pipeline = load_pipeline(args.model, device, resolve_dtype(args.dtype, device))
     if args.scheduler is not None:
         pipeline.register_modules(scheduler=scheduler_named(args.scheduler, pipeline.scheduler))
+    if device.type == "cpu":
+        use_channels_last(pipeline)
     try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose loading
         pipeline.check_inputs(num_pose_frames=1, decode_chunk_size=8, **generation_options(args, width, height))
     except ValueError as error:
