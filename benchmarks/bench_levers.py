@@ -79,7 +79,7 @@ def main() -> None:
         for round_index in range(args.rounds):
             for variant, pipeline in pipelines.items():
                 start = time.perf_counter()
-                pose = pipeline.pose_features_per_window(pose_pixels, windows, cpu)
+                pose = pipeline.pose_features_per_window(pose_pixels[None], windows, 1, cpu)
                 outputs[variant] = pipeline.denoise_step(latents, timestep, clip, pose, windows, guidance_scale=3.5)
                 seconds = time.perf_counter() - start
                 times[variant].append(seconds)

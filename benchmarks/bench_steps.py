@@ -79,7 +79,7 @@ def main() -> None:
         for index, (reference, driving, truth) in enumerate(zip(references, poses, truths)):
             generated = pipeline(reference, driving, height=height, width=width, num_inference_steps=steps,
                                  guidance_scale=args.guidance, generator=torch.Generator().manual_seed(index),
-                                 output_type="np").frames
+                                 output_type="np").frames[0]
             generated_videos.append(generated)
             scores.append(frame_scores(generated, truth))
         seconds = (time.perf_counter() - start) / len(clips)

@@ -48,7 +48,7 @@ def step_inputs(pipeline, frames: int, height: int, width: int):
 
 
 def one_step(pipeline, latents, pose_pixels, clip, windows, timestep) -> None:
-    pose = pipeline.pose_features_per_window(pose_pixels, windows, torch.device("cpu"))
+    pose = pipeline.pose_features_per_window(pose_pixels[None], windows, 1, torch.device("cpu"))
     pipeline.denoise_step(latents, timestep, clip, pose, windows, guidance_scale=3.5)
 
 
