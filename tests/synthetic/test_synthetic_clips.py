@@ -69,3 +69,31 @@ def test_motion_is_smooth_and_moves():
         assert np.nanmax(steps) < 0.1, seed  # no joint jumps more than a tenth of the frame per frame (24 fps)
         always = kp.body[:, is_present(kp.body).all(axis=0), :2]
         assert (always.max(axis=0) - always.min(axis=0)).max() > 0.03, seed
+
+
+def test_character_masks_cover_the_character_and_nothing_else():
+    """Swap the background only: the pixels inside the mask (away from its edge) stay the same, the
+    pixels outside it change; the mask holds the body's keypoints and is neither empty nor the frame."""
+    from dataclasses import replace
+
+    import cv2
+
+    from animate_anyone.data.synthetic.clip import animate
+
+    clip = generate_clip(11, num_frames=4, width=64, height=96)
+    masks = clip.character_masks()
+    assert masks.shape == clip.frames.shape[:3] and masks.dtype == bool
+    assert 0.02 < masks.mean() < 0.6
+    swapped, _ = animate(replace(clip.character, background=character_of(12).background), clip.motion, 64, 96)
+    for frame, other, mask in zip(clip.frames, swapped, masks):
+        kernel = np.ones((3, 3), np.uint8)
+        inside = cv2.erode(mask.astype(np.uint8), kernel).astype(bool)
+        outside = ~cv2.dilate(mask.astype(np.uint8), kernel, iterations=2).astype(bool)
+        assert inside.sum() > 50
+        assert np.array_equal(frame[inside], other[inside])
+        assert (frame[outside] != other[outside]).any(axis=1).mean() > 0.5
+    body = clip.keypoints.body[..., :2] * (64, 96)  # (F, 18, 2) in pixels
+    for f, mask in enumerate(masks):
+        for x, y in body[f][is_present(clip.keypoints.body[f])]:
+            near = mask[max(int(y) - 2, 0):int(y) + 3, max(int(x) - 2, 0):int(x) + 3]
+            assert near.any(), f"keypoint ({x:.0f}, {y:.0f}) of frame {f} is outside the mask"

@@ -16,7 +16,7 @@ import numpy as np
 from animate_anyone.data.synthetic.body import Skeleton, pose_skeleton
 from animate_anyone.data.synthetic.character import Character, random_character
 from animate_anyone.data.synthetic.motion import Motion, generate_motion
-from animate_anyone.data.synthetic.render import View, camera_path, render_frames
+from animate_anyone.data.synthetic.render import View, camera_path, render_character_masks, render_frames
 from animate_anyone.pose.keypoints import KeypointSequence, missing_points
 from animate_anyone.pose.render import render_sequence
 
@@ -36,6 +36,12 @@ class SyntheticClip:
     def pose_maps(self) -> np.ndarray:
         """(F, H, W, 3) uint8 pose images: the pose renderer's drawing of the clip's keypoints."""
         return render_sequence(self.keypoints)
+
+    def character_masks(self) -> np.ndarray:
+        """(F, H, W) bool: where `frames` show the character (at least half of a pixel), not the background."""
+        height, width = self.frames.shape[1:3]
+        skeleton, view = _skeleton_and_view(self.character, self.motion, width, height)
+        return render_character_masks(self.character, skeleton, view, width, height)
 
 
 def character_of(seed: int) -> Character:
@@ -61,10 +67,14 @@ def generate_clip(seed: int, num_frames: int = 48, width: int = 128, height: int
 
 def animate(character: Character, motion: Motion, width: int, height: int) -> tuple[np.ndarray, KeypointSequence]:
     """Render `character` doing `motion`: (frames (F, H, W, 3) uint8, keypoints), for any character or motion."""
-    skeleton = pose_skeleton(motion, character.proportions, character.palm)
-    view = camera_path(motion, skeleton, width / height)
+    skeleton, view = _skeleton_and_view(character, motion, width, height)
     frames = render_frames(character, skeleton, view, width, height)
     return frames, project_keypoints(skeleton, view, width, height, motion.fps)
+
+
+def _skeleton_and_view(character: Character, motion: Motion, width: int, height: int) -> tuple[Skeleton, View]:
+    skeleton = pose_skeleton(motion, character.proportions, character.palm)
+    return skeleton, camera_path(motion, skeleton, width / height)
 
 
 def project_keypoints(skeleton: Skeleton, view: View, width: int, height: int, fps: float) -> KeypointSequence:

@@ -148,10 +148,33 @@ def render_frames(character: Character, skeleton: Skeleton, view: View, width: i
         image = cv2.warpAffine(background, affine, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         canvas = Canvas(image, scale, offset)
         _shadow(canvas, skeleton, f)
-        for _, draw in sorted(character_parts(canvas, character, skeleton, f), key=lambda part: part[0]):
-            draw()
+        _draw_character(canvas, character, skeleton, f)
         frames[f] = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     return frames
+
+
+def render_character_masks(character: Character, skeleton: Skeleton, view: View, width: int,
+                           height: int) -> np.ndarray:
+    """(F, H, W) bool: the pixels of `render_frames` that the character covers at least half of (its
+    shadow is background). Each frame's character is drawn twice, over black and over white; a
+    supersampled pixel is covered where either drawing changed it."""
+    size = (width * SUPERSAMPLE, height * SUPERSAMPLE)
+    masks = np.empty((len(view.height), height, width), dtype=bool)
+    for f in range(len(masks)):
+        scale, offset = view.transform(f, size)
+        covered = np.zeros((size[1], size[0]), dtype=bool)
+        for blank in (0, 255):
+            image = np.full((size[1], size[0], 3), blank, dtype=np.uint8)
+            _draw_character(Canvas(image, scale, offset), character, skeleton, f)
+            covered |= (image != blank).any(axis=2)
+        coverage = cv2.resize(covered.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
+        masks[f] = coverage >= 0.5
+    return masks
+
+
+def _draw_character(canvas: Canvas, character: Character, skeleton: Skeleton, f: int) -> None:
+    for _, draw in sorted(character_parts(canvas, character, skeleton, f), key=lambda part: part[0]):
+        draw()
 
 
 def _background(character: Character, view: View, size: tuple[int, int]):
