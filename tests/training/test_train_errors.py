@@ -10,7 +10,8 @@ from animate_anyone.cli import main
 from animate_anyone.errors import InputError
 from animate_anyone.training import checkpointing, train as train_module
 from animate_anyone.training.config import load_config
-from animate_anyone.training.train import TrainingDivergedError, train
+from animate_anyone.training.run import train
+from animate_anyone.training.train import TrainingDivergedError
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_dataset, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 from training_helpers import tiny_config
 
 from animate_anyone.pipelines.loading import load_pipeline
-from animate_anyone.training.train import train
+from animate_anyone.training.run import train
 
 
 @pytest.mark.skipif(not os.environ.get("ANIMATE_ANYONE_SLOW_TESTS"), reason="set ANIMATE_ANYONE_SLOW_TESTS=1 to run")

@@ -11,7 +11,8 @@ from training_helpers import tiny_config
 
 from animate_anyone.errors import InputError
 from animate_anyone.pipelines.loading import load_pipeline
-from animate_anyone.training.train import Trainer, train
+from animate_anyone.training.run import train
+from animate_anyone.training.train import Trainer
 
 
 def test_no_reference_net_ablation_trains_saves_and_animates(tiny_dataset, tmp_path):

@@ -9,7 +9,8 @@ from safetensors.torch import load_file
 from animate_anyone.errors import InputError
 from animate_anyone.training import checkpointing
 from animate_anyone.training.config import load_config
-from animate_anyone.training.train import Trainer, train
+from animate_anyone.training.run import train
+from animate_anyone.training.train import Trainer
 
 # EMA, gradient accumulation and warm-up all carry state that a resume must restore.
 RECIPE = ("training.max_steps=20", "checkpointing.every_steps=10", "training.batch_size=2",

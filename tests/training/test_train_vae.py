@@ -10,7 +10,8 @@ from training_helpers import CONFIGS, tiny_config
 
 from animate_anyone.errors import InputError
 from animate_anyone.training.config import load_config
-from animate_anyone.training.train import Trainer, train
+from animate_anyone.training.run import train
+from animate_anyone.training.train import Trainer
 from animate_anyone.training.vae import VAE_FOLDER, VaeTrainer
 
 

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> None:
     if args.print_config:
         print(config_to_yaml(config), end="")
         return
-    from animate_anyone.training.train import TrainingDivergedError, train
+    from animate_anyone.training.run import train
+    from animate_anyone.training.train import TrainingDivergedError
 
     diffusers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()

@@ -1,5 +1,6 @@
 """One trainer for both stages (DESIGN §5), on `accelerate`: one CPU process to DDP/DeepSpeed on many GPUs.
-(`training.vae.VaeTrainer` reuses it for the VAE stage of our own tiny model.)
+(`training.vae.VaeTrainer` reuses it for the VAE stage of our own tiny model; `training.run.train`
+picks the trainer of a config's stage.)
 
 Reproducible: every sample is a function of (seed, sample index) (`data.dataset`), and the noise,
 timesteps, VAE samples and condition dropout of micro-step m on process p come from a generator
@@ -13,7 +14,6 @@ under autocast, so the `pipeline/` folder saved with every checkpoint is exactly
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -389,14 +389,4 @@ class Trainer:
             self.validate()
         if step % config.checkpointing.every_steps == 0 or step == config.training.max_steps:
             result.last_checkpoint = self.save_checkpoint()
-
-
-def train(config: TrainConfig, resume: str | None = None) -> TrainResult:
-    """Train `config.stage` to `config.training.max_steps`; `resume`: None, "latest" or a checkpoint folder."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if config.stage == "vae":
-        from animate_anyone.training.vae import VaeTrainer
-
-        return VaeTrainer(config, resume).fit()
-    return Trainer(config, resume).fit()
 
