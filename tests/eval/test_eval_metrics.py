@@ -132,3 +132,30 @@ def test_low_rank_path_matches_the_covariance_formula():
     a, b = rng.normal(size=(20, 50)), rng.normal(1.0, 2.0, size=(30, 50)) @ rng.normal(size=(50, 50)) / 7
     via_covariances = metrics.frechet_distance(*metrics.gaussian_statistics(a), *metrics.gaussian_statistics(b))
     assert metrics.frechet_distance_of_features(a, b) == pytest.approx(via_covariances, rel=1e-9)
+
+
+def test_masked_metrics_average_over_the_mask_only():
+    """Over a region, L1/PSNR are those of its pixels and SSIM is scikit-image's SSIM map averaged
+    over the region's pixels whose window lies inside the image; an all-true mask changes nothing."""
+    rng = np.random.default_rng(3)
+    a = rng.random((40, 48, 3))
+    b = np.clip(a + rng.normal(0, 0.2, a.shape), 0, 1)
+    b[:, :20] = a[:, :20]  # the left part is exact
+    mask = np.zeros((40, 48), dtype=bool)
+    mask[5:35, 10:40] = True
+    x, y, m = as_batch(a), as_batch(b), torch.from_numpy(mask)[None]
+    difference = np.abs(a - b)[mask]
+    assert metrics.l1(x, y, m).item() == pytest.approx(difference.mean())
+    assert metrics.psnr(x, y, mask=m).item() == pytest.approx(10 * math.log10(1 / (difference**2).mean()))
+    _, ssim_map = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                        data_range=1.0, channel_axis=2, full=True)
+    radius = 5  # int(3.5 * 1.5 + 0.5)
+    valid = np.zeros_like(mask)
+    valid[radius:-radius, radius:-radius] = True
+    assert metrics.ssim(x, y, mask=m).item() == pytest.approx(ssim_map[mask & valid].mean(), abs=1e-4)
+    everything = torch.ones_like(m)
+    for metric in (metrics.l1, metrics.psnr, metrics.ssim):
+        assert metric(x, y, mask=everything).item() == pytest.approx(metric(x, y).item())
+    assert math.isnan(metrics.l1(x, y, torch.zeros_like(m)).item())
+    with pytest.raises(ValueError, match="mask must be"):
+        metrics.l1(x, y, m[:, :-1])

@@ -11,14 +11,28 @@ import torch
 import torch.nn.functional as F
 
 
-def l1(generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean absolute error per frame of (N, C, H, W) images in [0, 1] → (N,)."""
-    return (generated.double() - target.double()).abs().flatten(1).mean(1)
+def _region_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean per frame of (N, C, H, W) `values` over all pixels, or over the pixels where the (N, H, W)
+    bool `mask` is true (every channel) → (N,); NaN for a frame whose mask is empty."""
+    if mask is None:
+        return values.flatten(1).mean(1)
+    if mask.shape != (values.shape[0], *values.shape[2:]):
+        raise ValueError(f"mask must be (N, H, W) = {(values.shape[0], *values.shape[2:])}, got {tuple(mask.shape)}")
+    weights = mask[:, None].to(values.dtype).expand_as(values).flatten(1)
+    return (values.flatten(1) * weights).sum(1) / weights.sum(1)
 
 
-def psnr(generated: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """Peak signal-to-noise ratio in dB per frame of (N, C, H, W) images → (N,); inf where equal."""
-    mse = (generated.double() - target.double()).pow(2).flatten(1).mean(1)
+def l1(generated: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean absolute error per frame of (N, C, H, W) images in [0, 1] → (N,); with an (N, H, W) bool
+    `mask`, over its pixels only."""
+    return _region_mean((generated.double() - target.double()).abs(), mask)
+
+
+def psnr(generated: torch.Tensor, target: torch.Tensor, data_range: float = 1.0,
+         mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB per frame of (N, C, H, W) images → (N,); inf where equal; with
+    an (N, H, W) bool `mask`, of the mean squared error over its pixels only."""
+    mse = _region_mean((generated.double() - target.double()).pow(2), mask)
     return 10.0 * torch.log10(data_range**2 / mse)
 
 
@@ -55,13 +69,15 @@ def _filter_valid(images: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
 
 
 def ssim(
-    generated: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, sigma: float = 1.5
+    generated: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, sigma: float = 1.5,
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Gaussian-window SSIM (Wang et al., 2004) per frame of (N, C, H, W) images → (N,).
 
     Same numbers as scikit-image's `structural_similarity(gaussian_weights=True, sigma=1.5,
     use_sample_covariance=False, data_range=..., channel_axis=...)`: K1 = 0.01, K2 = 0.03, the
-    SSIM map averaged over channels and over the pixels whose window lies inside the image.
+    SSIM map averaged over channels and over the pixels whose window lies inside the image. With an
+    (N, H, W) bool `mask`, the map is averaged over those of its pixels only (windows centred there).
     """
     n, c, h, w = generated.shape
     window = _gaussian_window(sigma).to(generated.device)
@@ -77,7 +93,13 @@ def ssim(
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / (
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
     )
-    return ssim_map.reshape(n, -1).mean(1)
+    ssim_map = ssim_map.reshape(n, c, *ssim_map.shape[-2:])
+    if mask is not None:
+        if mask.shape != (n, h, w):
+            raise ValueError(f"mask must be (N, H, W) = {(n, h, w)}, got {tuple(mask.shape)}")
+        radius = len(window) // 2
+        mask = mask[:, radius:h - radius, radius:w - radius]
+    return _region_mean(ssim_map, mask)
 
 
 def lpips_distance(
