@@ -40,3 +40,27 @@ def test_short_stage1_run_lowers_the_loss_and_its_checkpoint_animates(tiny_datas
                  "--pose", str(tiny_dataset / "kps/clip1_kps.mp4"), "--frames", "3", "--width", "32",
                  "--height", "32", "--steps", "2", "--output", str(output)])
     assert code == 0 and video_info(output).num_frames == 3
+
+
+def test_stage1_from_a_stage2_pipeline_can_reset_its_motion_modules(tmp_path):
+    """`model.reset_motion_modules`: the motion modules' outputs go back to zero (identity modules, as
+    new ones), every other weight is the pipeline's; without it the trained motion modules are kept."""
+    from animate_anyone.testing import tiny_pipeline
+    from animate_anyone.training.config import ModelConfig
+    from animate_anyone.training.initialisation import load_components
+
+    pipeline = tiny_pipeline()
+    torch.manual_seed(0)
+    for name, parameter in pipeline.unet.named_parameters():
+        if ".motion_modules." in name and ".proj_out." in name:
+            parameter.data.normal_()  # a trained-looking, non-identity motion module
+    pipeline.save_pretrained(tmp_path / "pipeline")
+    saved = pipeline.unet.state_dict()
+    for reset in (False, True):
+        unet = load_components(ModelConfig(source="pipeline", path=str(tmp_path / "pipeline"),
+                                           reset_motion_modules=reset))["unet"]
+        for name, value in unet.state_dict().items():
+            if reset and ".motion_modules." in name and ".proj_out." in name:
+                assert not value.any(), name
+            else:
+                assert torch.equal(value, saved[name]), name

@@ -39,6 +39,9 @@ class ModelConfig:
     # stage 2: AnimateDiff motion module (mm_sd_v15_v2.ckpt / .safetensors); None keeps the source's
     # motion modules (zero-initialised `proj_out` when the source has none)
     motion_module_path: Optional[str] = None
+    # zero every motion module's `proj_out` (identity modules, as new ones): stage 1 from a stage-2
+    # pipeline, so its frames go through the 2D UNet of the paper and stage 2 learns the motion anew
+    reset_motion_modules: bool = False
     motion_max_seq_length: int = 32  # AnimateDiff / Moore: 32 positions
     # false: the no-ReferenceNet ablation (DESIGN §6): none is loaded, trained or saved; the reference
     # reaches the UNet only through the image encoder

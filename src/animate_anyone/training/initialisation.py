@@ -9,7 +9,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import CLIPVisionModelWithProjection
 
 from animate_anyone.errors import InputError
-from animate_anyone.models.builders import denoising_unet_from_2d
+from animate_anyone.models.builders import denoising_unet_from_2d, zero_motion_outputs
 from animate_anyone.models.pose_guider import PoseGuider
 from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
 from animate_anyone.training.config import ModelConfig
@@ -98,6 +98,8 @@ def load_components(config: ModelConfig) -> dict:
         from animate_anyone.convert import load_animatediff_motion_modules
 
         load_animatediff_motion_modules(components["unet"], config.motion_module_path)
+    if config.reset_motion_modules:
+        zero_motion_outputs(components["unet"])
     if not config.use_reference_net:
         components["reference_net"] = None
     elif components["reference_net"] is None:
