@@ -9,9 +9,12 @@
   gradient checkpointing on. Stage 1's AdamW state (13.6 GB for 1.7 B trained parameters) does not
   fit beside the rest in a small machine's memory, so `--full-optimizer none` (the default on CPUs)
   times forward + backward only; `adamw` times the whole step.
+* tiny128: the shipped model's stage 1 (configs/tiny128-stage1.yaml, 128 px, a new VAE of the same
+  shape) at each of `--batch-sizes`, fp32 against bf16 autocast: the numbers that size its recipe.
 * `--loss-run`: the 200-step tiny stage-1 run, printing the mean loss of the first and last 20 steps.
 
-    python benchmarks/bench_training.py [--parts tiny full1 full2] [--steps 10] [--threads 1] [--loss-run]
+    python benchmarks/bench_training.py [--parts tiny tiny128 full1 full2] [--steps 10] [--threads 1]
+        [--batch-sizes 4 8 16] [--loss-run]
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ def tiny_trainer(stage: int, dataset: Path, output_dir: Path, *overrides: str) -
     config = load_config(REPO / "configs" / f"tiny-stage{stage}.yaml", [
         f"data.root={dataset}", f"output_dir={output_dir}", "validation.every_steps=0",
         *(["model.source=tiny"] if stage == 2 else []), *overrides])
+    return Trainer(config)
+
+
+def tiny128_trainer(dataset: Path, output_dir: Path, batch_size: int, precision: str) -> Trainer:
+    config = load_config(REPO / "configs" / "tiny128-stage1.yaml", [
+        f"data.root={dataset}", f"output_dir={output_dir}", "validation.every_steps=0", "model.vae_path=null",
+        "model.vae_channels=[32,32,64,64]", "model.vae_layers_per_block=1", "data.reference_min_gap=1",
+        "data.num_workers=0", f"training.batch_size={batch_size}", f"training.mixed_precision={precision}"])
     return Trainer(config)
 
 
@@ -110,10 +121,12 @@ def loss_run(dataset: Path, output_dir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", nargs="+", choices=["tiny", "full1", "full2"], default=["tiny", "full1", "full2"],
+    parser.add_argument("--parts", nargs="+", choices=["tiny", "tiny128", "full1", "full2"],
+                        default=["tiny", "full1", "full2"],
                         help="full1/full2 each need ~15 GB; run them in separate invocations on small machines")
     parser.add_argument("--steps", type=int, default=10, help="timed tiny steps (after 2 warm-up steps)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 8, 16], help="tiny128 batch sizes")
     parser.add_argument("--full-size", type=int, default=128, help="full-size stage-1 image size")
     parser.add_argument("--full-stage2-size", type=int, default=64, help="full-size stage-2 frame size")
     parser.add_argument("--full-optimizer", choices=["none", "adamw"], default="none",
@@ -136,6 +149,15 @@ def main() -> None:
                 shape = "32 px" if stage == 1 else f"{trainer.config.data.num_frames} frames of 32 px"
                 print(f"tiny stage {stage} ({shape}, batch {trainer.config.training.batch_size}): "
                       f"{rate:.2f} samples/s training, {data_rate(trainer, 16):.1f} samples/s data decoding")
+        if "tiny128" in args.parts:
+            dataset128 = write_synthetic_dataset(temp / "dataset128", num_videos=3, num_frames=40, size=128)
+            for batch_size in args.batch_sizes:
+                for precision in ("no", "bf16"):
+                    trainer = tiny128_trainer(dataset128, temp / f"tiny128-{batch_size}-{precision}", batch_size,
+                                              precision)
+                    rate = time_steps(trainer, args.steps)
+                    print(f"tiny128 stage 1 (128 px, batch {batch_size}, {'fp32' if precision == 'no' else precision}): "
+                          f"{rate:.2f} samples/s training", flush=True)
         if "full1" in args.parts:
             trainer = full_trainer(1, dataset, temp / "full1", args.full_size, 1)
             rate = time_steps(trainer, 1, warmup=1, optimizer=args.full_optimizer == "adamw")
