@@ -26,12 +26,19 @@ def sample_noise(latents: torch.Tensor, noise_offset: float, generator: torch.Ge
 
 
 def min_snr_weights(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
-    """Per-sample loss weights of Min-SNR-gamma (Hang et al., 2023) for the v-prediction loss: min(SNR, gamma) / (SNR + 1).
+    """Per-sample loss weights of the v-prediction loss: min(SNR + 1, gamma) / (SNR + 1).
 
-    Zero terminal SNR makes SNR(T) = 0, so the last timestep gets weight 0 instead of dividing by zero.
+    Min-SNR-gamma (Hang et al., 2023) as the published Animate Anyone training code applies it to
+    v-prediction (Moore-AnimateAnyone's train_stage_1/2.py, like diffusers' examples of that time):
+    full weight wherever SNR + 1 <= gamma, the noisy half of the schedule, and gamma / (SNR + 1)
+    below, so the nearly clean steps do not dominate. The paper's own v-prediction form,
+    min(SNR, gamma) / (SNR + 1), is about SNR at high noise: with zero terminal SNR it gives the last
+    step (pure noise, where v = -x0 and the whole picture, background colour and clothes, has to come
+    from the reference) weight 0, and t > 800 under 0.5 % of the total, so a model trained with it
+    never learns the steps that set the colours. (issue 14: that was the tiny128 v1 recipe.)
     """
-    snr = compute_snr(scheduler, timesteps)
-    return torch.minimum(snr, torch.full_like(snr, gamma)) / (snr + 1)
+    snr_plus_one = compute_snr(scheduler, timesteps) + 1
+    return torch.minimum(snr_plus_one, torch.full_like(snr_plus_one, gamma)) / snr_plus_one
 
 
 def diffusion_loss(prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
