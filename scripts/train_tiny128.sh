@@ -5,8 +5,8 @@
 #
 #   bash scripts/train_tiny128.sh [RUNS]              from nothing: v1 (VAE, decoder, stage 1), then v2
 #   START=v1-shipped bash scripts/train_tiny128.sh [RUNS]
-#       v2 from the v1 model shipped in commit $V1_COMMIT (what the shipped v2 was made with): its VAE
-#       and its stage-1 weights (in fp16; stage 2 never changed them), so v1's 1.5 h are skipped
+#       v2 from the v1 model shipped in commit $V1_COMMIT (the start of the v2 run of 2026-12-04): its
+#       VAE and its stage-1 weights (in fp16; stage 2 never changed them), so v1's 1.5 h are skipped
 #
 # RUNS defaults to ../runs/tiny128 beside the checkout; THREADS (default 2) torch threads per run.
 # On a machine with a GPU the same commands train there (accelerate picks the device).
@@ -46,7 +46,8 @@ main() {  # the whole script is read before it runs, so editing the file cannot 
     vae=$v1/vae decoder=$v1/vae base=$v1  # the decoder-tuned VAE: the same encoder, so the same latents
   else
     [ "$start" = nothing ] || { echo "START must be nothing or v1-shipped, got $start" >&2; exit 2; }
-    # v1, as shipped in $V1_COMMIT: VAE, then its decoder fine-tune beside stage 1 (one thread each)
+    # v1's steps: VAE, then its decoder fine-tune beside stage 1 (one thread each); with today's loss
+    # weighting, so not bit-identical with the weights of $V1_COMMIT
     train tiny128-vae configs/tiny128-vae.yaml "$threads"
     vae=$(last_checkpoint tiny128-vae 1500)/vae
     train tiny128-vae-decoder configs/tiny128-vae-decoder.yaml 1 model.vae_path="$vae" & decoder_job=$!
