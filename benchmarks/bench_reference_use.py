@@ -22,32 +22,32 @@ import torch
 from torch.nn import functional as F
 
 from animate_anyone.data.synthetic import generate_clip, split_seeds
+from animate_anyone.models.reference_attention import ReferenceAttnProcessor
 from animate_anyone.pipelines.loading import SHIPPED_MODEL, load_pipeline
 
 
-class ReferenceShareRecorder:
-    """Wraps a UNet reference-read processor (with `bank` and `name`); records, per query, the share
-    of attention on the reference tokens, for the samples that read them."""
+class ReferenceShareRecorder(ReferenceAttnProcessor):
+    """The default reference-reading processor that also records, per query, the share of attention
+    on the reference tokens, for the attention rows that read them."""
 
-    def __init__(self, processor, records: dict, target_masks: dict):
-        self.processor, self.records, self.target_masks = processor, records, target_masks
+    def __init__(self, records: dict, target_masks: dict):
+        self.records, self.target_masks = records, target_masks
 
-    def __call__(self, attn, hidden_states, *args, **kwargs):
-        bank, name = self.processor.bank, self.processor.name
-        if name in bank.tokens:
-            self.record(attn, hidden_states, bank, name)
-        return self.processor(attn, hidden_states, *args, **kwargs)
+    # Every keyword named: diffusers' `Attention.forward` passes a processor only the ones it names.
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None,
+                 reference_keys=None, reference_values=None, reference_sources=None):
+        if reference_keys is not None:
+            self.record(attn, hidden_states, reference_keys, reference_sources)
+        return super().__call__(attn, hidden_states, encoder_hidden_states, attention_mask, temb,
+                                reference_keys, reference_values, reference_sources)
 
     @torch.no_grad()
-    def record(self, attn, hidden_states, bank, name) -> None:
+    def record(self, attn, hidden_states, reference_keys, reference_sources) -> None:
         frames = self.target_masks["masks"]  # (F, H, W) bool: the character in each target frame
-        rows = hidden_states.shape[0]
-        samples = len(bank.read_mask) if bank.read_mask is not None else rows // len(frames)
-        reads = torch.ones(rows, dtype=torch.bool) if bank.read_mask is None else \
-            bank.read_mask.cpu().repeat_interleave(rows // samples)
+        reads = reference_sources >= 0  # (rows,): the unconditional half of guidance reads nothing
         own = hidden_states[reads]
         query, key = attn.to_q(own), attn.to_k(own)
-        reference = attn.to_k(bank.tokens[name]).expand(len(own), -1, -1)
+        reference = reference_keys[reference_sources[reads]]
         heads, length = attn.heads, own.shape[1]
         split = lambda x: x.unflatten(-1, (heads, -1)).transpose(1, 2)  # noqa: E731
         weights = torch.softmax(split(query) @ split(torch.cat([key, reference], 1)).transpose(-1, -2) * attn.scale, -1)
@@ -84,8 +84,9 @@ def main() -> None:
     pipeline.set_progress_bar_config(disable=True)
     records = defaultdict(lambda: defaultdict(list))
     target_masks = {}
+    recorder = ReferenceShareRecorder(records, target_masks)
     pipeline.unet.set_attn_processor({
-        path: ReferenceShareRecorder(processor, records, target_masks) if hasattr(processor, "bank") else processor
+        path: recorder if isinstance(processor, ReferenceAttnProcessor) else processor
         for path, processor in pipeline.unet.attn_processors.items()})
     rows = defaultdict(list)
     for index, seed in enumerate(split_seeds("test", args.characters, first=100)):
@@ -95,7 +96,7 @@ def main() -> None:
             target_masks["masks"] = torch.from_numpy(masks[frames])
             generated = pipeline(clip.frames[0], poses[frames], height=128, width=128,
                                  num_inference_steps=args.steps, guidance_scale=args.guidance,
-                                 generator=torch.Generator().manual_seed(index), output_type="np").frames
+                                 generator=torch.Generator().manual_seed(index), output_type="np").frames[0]
             rows[task].append(region_l1(generated, truth[frames], masks[frames]))
         rows["VAE bound"].append(region_l1(vae_round_trip(pipeline.vae, truth[:1]), truth[:1], masks[:1]))
         print(f"character {index}: " + ", ".join(f"{task} L1 {values[-1][0]:.4f}" for task, values in rows.items()),
