@@ -73,3 +73,21 @@ def write_synthetic_dataset(root: Path, **kwargs) -> Path:
     meta = [{"video": f"videos/{n}.mp4", "pose": f"kps/{n}_kps.mp4", "num_frames": num_frames} for n in names]
     (root / "meta.json").write_text(json.dumps(meta, indent=1))
     return root
+
+
+def hide_first_frame(source: Path, destination: Path) -> None:
+    """Remux `source` with every timestamp one frame earlier, as many camera and phone clips are: the
+    mp4 muxer then writes an edit list that hides the first frame, so the header still counts every
+    frame while decoding gives one fewer (the container header "lies")."""
+    import av
+
+    with av.open(str(source)) as reader, av.open(str(destination), "w", format="mp4") as writer:
+        stream_in = reader.streams.video[0]
+        stream_out = writer.add_stream_from_template(stream_in)
+        for packet in reader.demux(stream_in):
+            if packet.dts is None:  # the demuxer's final flush packet
+                continue
+            packet.pts -= packet.duration
+            packet.dts -= packet.duration
+            packet.stream = stream_out
+            writer.mux(packet)

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from synthetic_dataset import write_synthetic_videos
+from synthetic_dataset import hide_first_frame, write_synthetic_videos
 
 from animate_anyone.cli import main
 from animate_anyone.data.dataset import (
@@ -19,7 +19,7 @@ from animate_anyone.data.dataset import (
     random_crop_box,
 )
 from animate_anyone.data.prepare import prepare_dataset
-from animate_anyone.data.video_io import write_video
+from animate_anyone.data.video_io import count_frames, read_video_frames, video_info, write_video
 from animate_anyone.errors import InputError
 
 
@@ -114,3 +114,29 @@ def test_prepare_checks_skips_and_lists_bad_videos(tmp_path, capsys):
     (videos / "clip0.mp4").unlink(), (videos / "clip2.mp4").unlink()
     with pytest.raises(InputError, match="no usable video"):
         prepare_dataset(videos, tmp_path / "none", pose_dir=poses)
+
+
+def test_train_accepts_what_prepare_accepts_when_the_header_lies(tmp_path, capsys):
+    """A real-style mp4 whose container header counts one frame more than decodes (an edit list):
+    `data prepare` and the dataset check of `train` count frames the same way (decoded, cached)."""
+    raw, poses = tmp_path / "raw", tmp_path / "poses"
+    write_synthetic_videos(tmp_path / "made", num_videos=1, num_frames=10, size=32, pose_folder=tmp_path / "made")
+    raw.mkdir(), poses.mkdir()
+    hide_first_frame(tmp_path / "made/clip0.mp4", raw / "talk.mp4")
+    assert (video_info(raw / "talk.mp4").num_frames, count_frames(raw / "talk.mp4")) == (10, 9)  # the header lies
+    write_video(poses / "talk_kps.mp4", read_video_frames(tmp_path / "made/clip0_kps.mp4")[1:], fps=30)  # 9 poses
+
+    output = tmp_path / "dataset"
+    assert main(["data", "prepare", str(raw), "--output", str(output), "--pose-dir", str(poses)]) == 0
+    assert "skipped" not in capsys.readouterr().err
+    meta = json.loads((output / "meta.json").read_text())
+    assert meta[0]["num_frames"] == 9
+    entries = load_dataset_entries(output)  # the check `train` runs
+    assert [entry.num_frames for entry in entries] == [9]
+    sample = ReferenceClips(entries, 32, 32, num_frames=9, sample_rate=1, seed=0)[0]
+    assert sample["target"].shape[1] == 9  # the last decoded frame is read
+
+    # files changed since `prepare` (or a hand-written meta.json without counts) are counted again, decoding
+    del meta[0]["bytes"], meta[0]["num_frames"]
+    (output / "meta.json").write_text(json.dumps(meta))
+    assert [entry.num_frames for entry in load_dataset_entries(output)] == [9]

@@ -2,7 +2,8 @@
 
 Folder layout (written by `animate-anyone data prepare`):
 
-    DATASET_DIR/meta.json        [{"video": "videos/a.mp4", "pose": "kps/a_kps.mp4", "num_frames": 120}, ...]
+    DATASET_DIR/meta.json        [{"video": "videos/a.mp4", "pose": "kps/a_kps.mp4", "num_frames": 120,
+                                   "bytes": [video size, pose size]}, ...]   (decoded frame count, cached)
     DATASET_DIR/videos/*.mp4
     DATASET_DIR/kps/*_kps.mp4    rendered pose videos (or "pose": "poses/a.npz", keypoints rendered on the fly)
 
@@ -27,7 +28,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
-from animate_anyone.data.video_io import read_video_frames, video_info
+from animate_anyone.data.video_io import count_frames, read_video_frames
 from animate_anyone.errors import InputError
 from animate_anyone.models.clip_input import clip_pixels
 
@@ -41,24 +42,47 @@ class DatasetEntry:
     num_frames: int
 
 
-def _entry_frames(video: Path, pose: Path) -> int:
-    """Frame count of a video and its poses, which must agree (else an `InputError` naming both)."""
-    video_frames = video_info(video).num_frames
+def meta_entry(root: Path, video: Path, pose: Path, num_frames: int) -> dict:
+    """The meta.json entry of `video` and its `pose` (inside `root`), whose decoded frame count is `num_frames`.
+
+    The count is cached with the two files' sizes: `load_dataset_entries` trusts it while the sizes
+    match and counts again (by decoding) when a file has changed.
+    """
+    return {"video": video.relative_to(root).as_posix(), "pose": pose.relative_to(root).as_posix(),
+            "num_frames": int(num_frames), "bytes": [video.stat().st_size, pose.stat().st_size]}
+
+
+def _pose_frames(pose: Path) -> int:
     if pose.suffix.lower() == ".npz":
         from animate_anyone.pose.keypoints import KeypointSequence
 
-        pose_frames = len(KeypointSequence.load(pose))
-    else:
-        pose_frames = video_info(pose).num_frames
+        return len(KeypointSequence.load(pose))
+    return count_frames(pose)
+
+
+def _entry_frames(item: dict, video: Path, pose: Path, meta_path: Path, verify: bool) -> int:
+    """Frame count of a video and its poses: meta.json's cached decoded count while both files are the
+    ones it was counted on, else both counted by decoding, which must agree (an `InputError` if not)."""
+    for path in (video, pose):
+        if not path.is_file():
+            raise InputError(f"{meta_path} lists {path}, which does not exist")
+    cached = item.get("num_frames")
+    if cached is not None and (not verify or item.get("bytes") == [video.stat().st_size, pose.stat().st_size]):
+        return int(cached)
+    video_frames, pose_frames = count_frames(video), _pose_frames(pose)
     if video_frames != pose_frames:
         raise InputError(f"frame counts differ: {video} has {video_frames} frames, its poses {pose} {pose_frames}")
     if video_frames < 1:
         raise InputError(f"{video} has no frames")
+    if cached is not None and int(cached) != video_frames:
+        raise InputError(f"{meta_path} says {video} has {cached} frames; it has {video_frames}")
     return video_frames
 
 
 def load_dataset_entries(root: str | os.PathLike, verify: bool = True) -> list[DatasetEntry]:
-    """Entries of `root/meta.json`; with `verify`, every file is opened and frame counts are checked."""
+    """Entries of `root/meta.json`. Frame counts are decoded counts (`count_frames`, as `data prepare`
+    counts them): the cached one while the files are unchanged (same sizes as when counted); with
+    `verify`, files that changed or have no cached count are decoded and their counts checked."""
     root = Path(root)
     meta_path = root / META_FILE
     if not meta_path.is_file():
@@ -75,10 +99,7 @@ def load_dataset_entries(root: str | os.PathLike, verify: bool = True) -> list[D
     entries = []
     for item in meta:
         video, pose = root / item["video"], root / item["pose"]
-        num_frames = _entry_frames(video, pose) if verify or "num_frames" not in item else int(item["num_frames"])
-        if "num_frames" in item and int(item["num_frames"]) != num_frames:
-            raise InputError(f"{meta_path} says {video} has {item['num_frames']} frames; it has {num_frames}")
-        entries.append(DatasetEntry(video, pose, num_frames))
+        entries.append(DatasetEntry(video, pose, _entry_frames(item, video, pose, meta_path, verify)))
     return entries
 
 

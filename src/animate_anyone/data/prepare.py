@@ -3,9 +3,10 @@
     DATASET_DIR/videos/NAME.mp4     the videos, copied (or symlinked)
     DATASET_DIR/kps/NAME_kps.mp4    rendered pose videos: from --pose-dir, or extracted and rendered
     DATASET_DIR/poses/NAME.npz      keypoints, when extracted here
-    DATASET_DIR/meta.json           [{"video", "pose", "num_frames"}, ...]
+    DATASET_DIR/meta.json           [{"video", "pose", "num_frames", "bytes"}, ...]
 
-Every video is checked (it decodes; its pose video has as many frames); a bad one is skipped and
+Every video is checked (it decodes; its pose video has as many frames, both counted by decoding, the
+count `train` then reads from meta.json); a bad one is skipped and
 reported, and the others go on. No usable video at all is an `InputError`.
 """
 
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from animate_anyone.data.dataset import META_FILE
-from animate_anyone.data.video_io import VIDEO_SUFFIXES, atomic_output, iter_video_frames, video_info, write_video
+from animate_anyone.data.dataset import META_FILE, meta_entry
+from animate_anyone.data.video_io import VIDEO_SUFFIXES, atomic_output, count_frames, video_info, write_video
 from animate_anyone.errors import InputError
 
 POSE_SUFFIX = "_kps"
@@ -30,11 +31,6 @@ class PrepareReport:
     output_dir: Path
     entries: list[dict] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (video, reason)
-
-
-def count_frames(path: Path) -> int:
-    """Frames that actually decode (container headers can be wrong or the file truncated)."""
-    return sum(1 for _ in iter_video_frames(path))
 
 
 def find_videos(videos_dir: Path) -> list[Path]:
@@ -135,4 +131,4 @@ def _prepare_one(video: Path, output_dir: Path, pose_dir: str | os.PathLike | No
             raise InputError(f"pose extraction gave {pose_frames} frames for the {num_frames} of {video.name}")
     target = output_dir / "videos" / video.name
     _place(video, target, symlink)
-    return {"video": f"videos/{video.name}", "pose": f"kps/{pose_path.name}", "num_frames": num_frames}
+    return meta_entry(output_dir, target, pose_path, num_frames)

@@ -47,7 +47,10 @@ def _open(path: str | os.PathLike) -> av.container.InputContainer:
 
 
 def video_info(path: str | os.PathLike) -> VideoInfo:
-    """Frame count, fps and size; counts by decoding when the container does not say."""
+    """Frame count, fps and size as the container header says them (counted by decoding when it does not).
+
+    The header's frame count can be off (an edit list that hides the first frame, a truncated file):
+    where the exact count matters, use `count_frames`."""
     with contextlib.closing(_open(path)) as container:
         stream = container.streams.video[0]
         fps = float(stream.average_rate or stream.guessed_rate or 25)
@@ -55,6 +58,11 @@ def video_info(path: str | os.PathLike) -> VideoInfo:
         if not num_frames:
             num_frames = sum(1 for _ in container.decode(stream))
         return VideoInfo(num_frames, fps, stream.codec_context.width, stream.codec_context.height)
+
+
+def count_frames(path: str | os.PathLike) -> int:
+    """The frames that actually decode: the one frame count datasets use (`data prepare`, `train`)."""
+    return sum(1 for _ in iter_video_frames(path))
 
 
 def iter_video_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:

@@ -3,7 +3,7 @@
     DATASET_DIR/videos/synth_SEED.mp4       the rendered character
     DATASET_DIR/poses/synth_SEED.npz        its keypoints (KeypointSequence)
     DATASET_DIR/kps/synth_SEED_kps.mp4      its pose video (render_sequence of the keypoints)
-    DATASET_DIR/meta.json                   [{"video", "pose", "num_frames", "seed", "split"}, ...]
+    DATASET_DIR/meta.json                   [{"video", "pose", "num_frames", "bytes", "seed", "split"}, ...]
 
 so the same trainer trains on it. "pose" names the pose video, as for prepared real data.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from animate_anyone.data.dataset import META_FILE
+from animate_anyone.data.dataset import META_FILE, meta_entry
 from animate_anyone.data.synthetic.clip import generate_clip
 from animate_anyone.data.synthetic.seeds import split_seeds
 from animate_anyone.data.video_io import atomic_output, write_video
@@ -78,8 +78,8 @@ def write_synthetic_dataset(output_dir: str | os.PathLike, num_characters: int, 
         write_video(output_dir / "kps" / f"{name}_kps.mp4", poses, fps=fps)
         report.generate_seconds += middle - start
         report.write_seconds += time.perf_counter() - middle
-        report.entries.append({"video": f"videos/{name}.mp4", "pose": f"kps/{name}_kps.mp4", "num_frames": num_frames,
-                               "seed": seed, "split": split})
+        report.entries.append(meta_entry(output_dir, output_dir / "videos" / f"{name}.mp4",
+                                         output_dir / "kps" / f"{name}_kps.mp4", num_frames) | {"seed": seed, "split": split})
     with atomic_output(output_dir / META_FILE) as temp_path:
         temp_path.write_text(json.dumps(report.entries, indent=1) + "\n")
     return report
