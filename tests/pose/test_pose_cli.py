@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -74,3 +77,22 @@ def test_missing_arguments_are_usage_errors(argv):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
+
+
+def run_cli(*argv: str, cwd) -> subprocess.CompletedProcess:
+    """The installed command in a fresh process, so that native (fd 2) output is seen as a user sees it."""
+    return subprocess.run([sys.executable, "-m", "animate_anyone.cli", *argv], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_extraction_stderr_is_one_line_or_nothing(media_dir, tmp_path):
+    """The native TensorFlow Lite / abseil log lines of mediapipe's graph never reach stderr."""
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (256, 256), (200, 200, 200)).save(blank)
+    failed = run_cli("pose", "extract", str(blank), "--output", str(tmp_path / "blank.npz"), cwd=tmp_path)
+    assert failed.returncode == 2
+    assert failed.stderr.splitlines() == [f"animate-anyone: error: no person found in {blank}"]
+
+    found = run_cli("pose", "extract", str(media_dir / "ref_man_photo.png"), "--output", str(tmp_path / "man.npz"),
+                    cwd=tmp_path)
+    assert found.returncode == 0 and found.stderr == ""

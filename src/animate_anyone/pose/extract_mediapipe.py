@@ -14,6 +14,7 @@ import numpy as np
 
 from animate_anyone.errors import InputError
 from animate_anyone.pose.keypoints import NUM_BODY, NUM_FACE, NUM_HAND, FrameKeypoints, missing_points
+from animate_anyone.pose.native_stderr import quiet_native_logs
 
 # Model files the Holistic graph loads at model_complexity=1 (paths inside the mediapipe package).
 BUNDLED_MODELS = (
@@ -60,15 +61,18 @@ class MediaPipeHolisticExtractor:
     def __init__(self, static_image_mode: bool = True, min_detection_confidence: float = 0.5):
         mediapipe = _import_mediapipe()
         # Our own smoothing runs afterwards (pose.smooth), without lag; MediaPipe's would add lag.
-        self._holistic = mediapipe.solutions.holistic.Holistic(
-            static_image_mode=static_image_mode, model_complexity=1, smooth_landmarks=False,
-            refine_face_landmarks=False, min_detection_confidence=min_detection_confidence,
-        )
+        with quiet_native_logs():
+            self._holistic = mediapipe.solutions.holistic.Holistic(
+                static_image_mode=static_image_mode, model_complexity=1, smooth_landmarks=False,
+                refine_face_landmarks=False, min_detection_confidence=min_detection_confidence,
+            )
+            # The graph loads its models on its own threads, which log as they go: one blank frame
+            # waits for all of them, so that their lines are written inside this block, not later.
+            self._process(np.zeros((64, 64, 3), np.uint8))
 
     def __call__(self, image: np.ndarray) -> FrameKeypoints | None:
-        with warnings.catch_warnings():  # protobuf 4 deprecation raised inside mediapipe 0.10.14
-            warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype", category=UserWarning)
-            result = self._holistic.process(np.ascontiguousarray(image))
+        with quiet_native_logs():  # a subgraph that starts late logs then
+            result = self._process(np.ascontiguousarray(image))
         if result.pose_landmarks is None:
             return None
         return FrameKeypoints(
@@ -77,8 +81,14 @@ class MediaPipeHolisticExtractor:
             face=_face(result.face_landmarks),
         )
 
+    def _process(self, image: np.ndarray):
+        with warnings.catch_warnings():  # protobuf 4 deprecation raised inside mediapipe 0.10.14
+            warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype", category=UserWarning)
+            return self._holistic.process(image)
+
     def close(self) -> None:
-        self._holistic.close()
+        with quiet_native_logs():
+            self._holistic.close()
 
 
 def _openpose_body(landmarks) -> np.ndarray:
