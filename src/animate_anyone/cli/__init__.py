@@ -37,6 +37,20 @@ def _show_warning(message, category, filename, lineno, file=None, line=None, _de
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code: 0, 2 for bad input or usage, 130 when interrupted (Ctrl-C).
+
+    Parsing imports nothing heavy (each command imports torch, diffusers or mediapipe when it runs),
+    so `--help` and usage errors are immediate; an interrupt at any moment, imports included, is one
+    line on stderr.
+    """
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("animate-anyone: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from animate_anyone.errors import InputError
@@ -50,9 +64,6 @@ def main(argv: list[str] | None = None) -> int:
         message = f"{error.strerror}: {error.filename}" if getattr(error, "strerror", None) else str(error)
         print(f"animate-anyone: error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("animate-anyone: interrupted", file=sys.stderr)
-        return 130
     return 0
 
 

@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from animate_anyone.cli.pose import add_backend_arguments
 
 
@@ -118,6 +116,7 @@ def generation_options(args: argparse.Namespace, width: int, height: int) -> dic
 def generate_and_write(pipeline, args: argparse.Namespace, reference, poses: list, width: int, height: int,
                        output: Path, contact_sheet_path: str | Path | None, fps: float) -> np.ndarray:
     """Animate `reference` with `poses`; write the mp4 (and the contact sheet); the frames, uint8."""
+    import numpy as np
     import torch
     from PIL import Image
 

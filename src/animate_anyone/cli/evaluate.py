@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from animate_anyone.eval.evaluate import ALL_METRICS, METRICS_WITHOUT_WEIGHTS, default_cache_dir
+from animate_anyone.eval import ALL_METRICS, METRICS_WITHOUT_WEIGHTS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,14 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--weights-dir", help="folder with the published weight files (LPIPS, FID, FID-VID, FVD)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
-    parser.add_argument("--cache-dir", default=str(default_cache_dir()), help="feature cache (default: %(default)s)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="feature cache (default: $XDG_CACHE_HOME/animate_anyone/eval_features, "
+                             "XDG_CACHE_HOME being ~/.cache when unset)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write cached features")
     parser.add_argument("--device", default="cpu", help="torch device for the networks (default: cpu)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
-    from animate_anyone.eval.evaluate import evaluate_folders
+    from animate_anyone.eval.evaluate import default_cache_dir, evaluate_folders
     from animate_anyone.runtime import resolve_device
 
     report = evaluate_folders(
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> None:
         args.ground_truth,
         metric_names=args.metrics,
         weights_dir=args.weights_dir,
-        cache_dir=None if args.no_cache else args.cache_dir,
+        cache_dir=None if args.no_cache else args.cache_dir or default_cache_dir(),
         device=resolve_device(args.device),
         progress=lambda name: print(f"evaluating {name}", file=sys.stderr),
     )

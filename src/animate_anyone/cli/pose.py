@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from animate_anyone.data.video_io import IMAGE_SUFFIXES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_backend_arguments(parser: argparse.ArgumentParser, flag: str = "--backend") -> None:
     """Pose-extractor options (`args.backend`, `args.dwpose_detector`, `args.dwpose_model`)."""
-    from animate_anyone.pose.extract import BACKENDS, DEFAULT_BACKEND
+    from animate_anyone.pose import BACKENDS, DEFAULT_BACKEND
 
     parser.add_argument(flag, dest="backend", choices=BACKENDS, default=DEFAULT_BACKEND,
                         help=f"pose extractor (default {DEFAULT_BACKEND}; dwpose needs the two model files)")
@@ -74,7 +73,7 @@ def _extractor(args: argparse.Namespace, video: bool):
 
 def _rendered(keypoints, output: Path, width: int | None = None, height: int | None = None):
     """Frames for `output` (checked against its kind) and the function that writes them there."""
-    from animate_anyone.data.video_io import save_image, write_video
+    from animate_anyone.data.video_io import IMAGE_SUFFIXES, save_image, write_video
     from animate_anyone.errors import InputError
     from animate_anyone.pose.render import render_sequence
 
@@ -90,6 +89,7 @@ def _rendered(keypoints, output: Path, width: int | None = None, height: int | N
 
 
 def run_extract(args: argparse.Namespace) -> None:
+    from animate_anyone.data.video_io import IMAGE_SUFFIXES
     from animate_anyone.errors import InputError
     from animate_anyone.pose.extract import extract_from_path
     from animate_anyone.pose.smooth import fill_gaps, smooth_keypoints
@@ -125,6 +125,7 @@ def _progress(frames: int) -> None:
 
 
 def run_render(args: argparse.Namespace) -> None:
+    from animate_anyone.data.video_io import IMAGE_SUFFIXES
     from animate_anyone.pose.keypoints import KeypointSequence
 
     output = _check_output(args.output, (".mp4", *IMAGE_SUFFIXES), "--output")

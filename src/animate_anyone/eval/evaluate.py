@@ -31,13 +31,9 @@ from PIL import Image
 
 from animate_anyone.data.video_io import VIDEO_SUFFIXES, atomic_output, iter_video_frames, video_info
 from animate_anyone.errors import InputError
-from animate_anyone.eval import metrics
+from animate_anyone.eval import ALL_METRICS, FRAME_METRICS, METRICS_WITHOUT_WEIGHTS, SET_METRICS, metrics
 from animate_anyone.eval.weights import weight_path
 
-FRAME_METRICS = ("l1", "psnr", "psnr_star", "ssim", "lpips_vgg", "lpips_alex")
-SET_METRICS = ("fid", "fid_vid", "fvd")
-ALL_METRICS = FRAME_METRICS + SET_METRICS
-METRICS_WITHOUT_WEIGHTS = ("l1", "psnr", "psnr_star", "ssim")
 CLIP_FRAMES = 16  # DisCo: GIFs of 16 frames, sample_duration 16
 FVD_SIZE = 224  # I3D input (DisCo "FVD-3DInception")
 FID_VID_SIZE = 112  # 3D ResNet-50 input (DisCo "FVD-3DRN50")

@@ -15,10 +15,9 @@ import numpy as np
 
 from animate_anyone.data.video_io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, iter_video_frames, load_image, video_info
 from animate_anyone.errors import InputError
+from animate_anyone.pose import BACKENDS, DEFAULT_BACKEND
 from animate_anyone.pose.keypoints import FrameKeypoints, KeypointSequence
 
-BACKENDS = ("mediapipe", "dwpose")
-DEFAULT_BACKEND = "mediapipe"
 IMAGE_FPS = 30.0  # the frame rate given to a one-frame sequence extracted from an image
 
 
