@@ -87,7 +87,7 @@ BAD_INPUTS = {
     "unreadable pose video": (lambda t, r, p: dict(pose=_text_file(t / "fake_kps.mp4")), "cannot read video"),
     "empty pose folder": (lambda t, r, p: dict(pose=_empty_dir(t / "empty")), "no pose images"),
     "zero frames": (lambda t, r, p: dict(extra=["--frames", "0"]), "--frames"),
-    "size not multiple of 8": (lambda t, r, p: dict(extra=["--width", "30"]), "multiples of 8"),
+    "size not multiple of 8": (lambda t, r, p: dict(extra=["--width", "30"]), "multiples of 8, got 30x48 "),
     "model missing component": (lambda t, r, p: dict(model=broken_model(t)), "missing component(s): pose_guider"),
     "model folder missing": (lambda t, r, p: dict(model=t / "no_model"), "model folder not found"),
     "unknown device": (lambda t, r, p: dict(extra=["--device", "tpu"]), "unknown device"),
@@ -221,3 +221,27 @@ def test_truncated_component_weights_are_a_one_line_error(tmp_path, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("animate-anyone: error: cannot load the model") and len(err.splitlines()) == 1
+
+
+def test_frames_beyond_the_input_and_one_pose_held(inputs, tmp_path, capsys):
+    """`--frames N` over a 3-frame input says so in one line; one pose image is held for N frames."""
+    reference, poses = inputs
+    output = tmp_path / "out.mp4"
+    assert main(animate_args(reference, poses, output, "--frames", "100000")) == 0
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "animate-anyone: warning: --frames 100000: the pose input has only 3 frames; animating those 3")
+    assert video_info(output).num_frames == 3
+
+    held = tmp_path / "held.mp4"
+    assert main(animate_args(reference, poses / "001.png", held, "--frames", "5")) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert video_info(held).num_frames == 5
+
+
+def test_an_existing_output_is_replaced_with_a_warning(inputs, tmp_path, capsys):
+    reference, poses = inputs
+    output = tmp_path / "out.mp4"
+    output.write_bytes(b"an older file")
+    assert main(animate_args(reference, poses, output)) == 0
+    assert f"animate-anyone: warning: {output} exists and will be replaced" in capsys.readouterr().err.splitlines()
+    assert video_info(output).num_frames == 3

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from animate_anyone.cli.outputs import output_file
 from animate_anyone.cli.pose import add_backend_arguments
 
 
@@ -24,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="output width, a multiple of 8 (default 128 with the shipped model, else 512)")
     parser.add_argument("--height", type=int, default=None,
                         help="output height, a multiple of 8 (default 128 with the shipped model, else 768)")
-    parser.add_argument("--frames", type=int, default=None, help="use only the first N pose frames")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="use the first N pose frames; one pose image is held for N frames "
+                             "(default: every pose frame)")
     parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the pose input's)")
     parser.add_argument("--contact-sheet", default=None,
                         help="also write a PNG of reference | poses | generated frames")
@@ -58,12 +61,9 @@ def run(args: argparse.Namespace) -> None:
     from animate_anyone.pipelines.loading import SHIPPED_MODEL, SHIPPED_MODEL_SIZE
     from animate_anyone.pose.sources import load_pose_sequence
 
-    output = Path(args.output)
-    if output.suffix.lower() != ".mp4":
-        raise InputError(f"output must be an .mp4 file, got {output}")
-    for path in (output, Path(args.contact_sheet or output)):
-        if not path.resolve().parent.is_dir():
-            raise InputError(f"output folder does not exist: {path.resolve().parent}")
+    output = output_file(args.output, (".mp4",))
+    if args.contact_sheet:
+        output_file(args.contact_sheet, (".png", ".jpg", ".jpeg", ".webp"), "--contact-sheet")
     if args.frames is not None and args.frames < 1:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     if args.fps is not None and args.fps <= 0:
@@ -76,8 +76,22 @@ def run(args: argparse.Namespace) -> None:
     poses = load_pose_sequence(args.pose, max_frames=args.frames, width=width, height=height,
                                reference_image=reference, align=args.align, backend=args.backend,
                                dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
-    generate_and_write(pipeline, args, reference, poses.images, width, height, output, args.contact_sheet,
-                       fps=args.fps or poses.fps)
+    generate_and_write(pipeline, args, reference, fit_to_frames(poses.images, args.frames), width, height, output,
+                       args.contact_sheet, fps=args.fps or poses.fps)
+
+
+def fit_to_frames(poses: list, frames: int | None) -> list:
+    """The pose images for `--frames N`: one pose image is held for N frames; an input with more frames
+    was cut to N when read; one with fewer (but more than one) is used whole, and a warning says so."""
+    import warnings
+
+    if frames is None or len(poses) >= frames:
+        return poses
+    if len(poses) == 1:
+        return poses * frames
+    warnings.warn(f"--frames {frames}: the pose input has only {len(poses)} frames; animating those {len(poses)}",
+                  stacklevel=2)
+    return poses
 
 
 def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
@@ -101,6 +115,9 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
         pipeline.register_modules(scheduler=scheduler_named(args.scheduler, pipeline.scheduler))
     if device.type == "cpu":
         use_channels_last(pipeline)
+    factor = pipeline.vae_scale_factor
+    if width < factor or height < factor or width % factor or height % factor:
+        raise InputError(f"--width and --height must be positive multiples of {factor}, got {width}x{height} (width x height)")
     try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose loading
         pipeline.check_inputs(num_pose_frames=1, decode_chunk_size=8, **generation_options(args, width, height))
     except ValueError as error:

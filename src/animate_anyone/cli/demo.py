@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from animate_anyone.cli.animate import add_generation_arguments
+from animate_anyone.cli.outputs import output_file
 
 DEFAULT_OUTPUT = "outputs/demo"
 
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     from PIL import Image, ImageOps
 
-    from animate_anyone.cli.animate import generate_and_write, load_checked_pipeline
+    from animate_anyone.cli.animate import fit_to_frames, generate_and_write, load_checked_pipeline
     from animate_anyone.data.synthetic import generate_clip, split_seeds
     from animate_anyone.errors import InputError
     from animate_anyone.pipelines.loading import SHIPPED_MODEL_SIZE
@@ -58,9 +59,12 @@ def run(args: argparse.Namespace) -> None:
         sequence = load_pose_sequence(args.pose, max_frames=args.frames, width=width, height=height,
                                       reference_image=reference, align=args.align, backend=args.backend,
                                       dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
-        poses = [ImageOps.pad(pose.convert("RGB"), (width, height), color=(0, 0, 0)) for pose in sequence.images]
+        poses = [ImageOps.pad(pose.convert("RGB"), (width, height), color=(0, 0, 0))
+                 for pose in fit_to_frames(sequence.images, args.frames)]
         fps, driver = sequence.fps, args.pose
     print(f"test character {seed} (held out from training), driven by {driver}: {len(poses)} frames")
     output_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("demo.mp4", "demo-contact-sheet.png"):
+        output_file(output_dir / name, (Path(name).suffix,))
     generate_and_write(pipeline, args, reference, poses, width, height, output_dir / "demo.mp4",
                        output_dir / "demo-contact-sheet.png", fps=fps)

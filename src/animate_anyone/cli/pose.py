@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from animate_anyone.cli.outputs import output_file
+
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,17 +55,6 @@ def add_backend_arguments(parser: argparse.ArgumentParser, flag: str = "--backen
     parser.add_argument("--dwpose-model", help="DWPose whole-body ONNX file (dw-ll_ucoco_384.onnx)")
 
 
-def _check_output(path: str, suffixes: tuple[str, ...], what: str) -> Path:
-    from animate_anyone.errors import InputError
-
-    output = Path(path)
-    if output.suffix.lower() not in suffixes:
-        raise InputError(f"{what} must be a {' or '.join(suffixes)} file, got {output}")
-    if not output.resolve().parent.is_dir():
-        raise InputError(f"output folder does not exist: {output.resolve().parent}")
-    return output
-
-
 def _extractor(args: argparse.Namespace, video: bool):
     from animate_anyone.pose.extract import create_extractor
 
@@ -95,8 +86,8 @@ def run_extract(args: argparse.Namespace) -> None:
     from animate_anyone.pose.smooth import fill_gaps, smooth_keypoints
     from animate_anyone.pose.sources import report_frames_without_person
 
-    output = _check_output(args.output, (".npz",), "--output")
-    render_output = _check_output(args.render, (".mp4", *IMAGE_SUFFIXES), "--render") if args.render else None
+    output = output_file(args.output, (".npz",), "--output")
+    render_output = output_file(args.render, (".mp4", *IMAGE_SUFFIXES), "--render") if args.render else None
     if args.frames is not None and args.frames < 1:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     is_image = Path(args.input).suffix.lower() in IMAGE_SUFFIXES
@@ -128,7 +119,7 @@ def run_render(args: argparse.Namespace) -> None:
     from animate_anyone.data.video_io import IMAGE_SUFFIXES
     from animate_anyone.pose.keypoints import KeypointSequence
 
-    output = _check_output(args.output, (".mp4", *IMAGE_SUFFIXES), "--output")
+    output = output_file(args.output, (".mp4", *IMAGE_SUFFIXES), "--output")
     keypoints = KeypointSequence.load(args.keypoints)
     _rendered(keypoints, output, args.width, args.height)()
     print(f"wrote {output} ({len(keypoints)} frames)")
@@ -143,7 +134,7 @@ def run_align(args: argparse.Namespace) -> None:
     from animate_anyone.pose.keypoints import KeypointSequence
     from animate_anyone.pose.smooth import fill_gaps
 
-    output = _check_output(args.output, (".npz",), "--output")
+    output = output_file(args.output, (".npz",), "--output")
     driving = fill_gaps(KeypointSequence.load(args.keypoints))
     image = np.asarray(load_image(args.reference))
     extractor = _extractor(args, video=False)
