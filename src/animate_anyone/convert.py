@@ -192,13 +192,19 @@ def check_new_folder(output_dir: str | os.PathLike) -> Path:
     return output_dir
 
 
-def save_pipeline(pipeline: AnimateAnyonePipeline, output_dir: str | os.PathLike) -> Path:
-    """`save_pretrained` into a temporary sibling folder, then rename it into place (never half-written)."""
+def save_pipeline(pipeline: AnimateAnyonePipeline, output_dir: str | os.PathLike,
+                  generation_defaults: dict | None = None) -> Path:
+    """`save_pretrained` into a temporary sibling folder, then rename it into place (never half-written);
+    with `generation_defaults`, the folder's `generation_defaults.json` too (pipelines.loading)."""
     output_dir = check_new_folder(output_dir)
     parent = output_dir.resolve().parent
     temp_dir = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=parent))
     try:
         pipeline.save_pretrained(temp_dir, safe_serialization=True)
+        if generation_defaults is not None:
+            from animate_anyone.pipelines.loading import write_generation_defaults
+
+            write_generation_defaults(temp_dir, generation_defaults)
         os.replace(temp_dir, output_dir)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)

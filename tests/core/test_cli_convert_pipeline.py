@@ -6,6 +6,7 @@ import torch
 from safetensors.torch import load_file
 
 from animate_anyone.cli import main
+from animate_anyone.pipelines.loading import generation_defaults, write_generation_defaults
 from animate_anyone.testing import tiny_pipeline
 
 
@@ -47,3 +48,11 @@ def test_convert_pipeline_swaps_in_a_decoder_fine_tuned_vae_only(tmp_path, capsy
                  "--output", str(tmp_path / "refused")]) == 2
     assert "latent space differs" in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()
+
+
+def test_convert_pipeline_keeps_the_folders_generation_defaults(tmp_path):
+    tiny_pipeline(seed=0).save_pretrained(tmp_path / "source")
+    write_generation_defaults(tmp_path / "source", {"width": 64, "guidance_scale": 1.5})
+    assert main(["convert", "--from", "pipeline", str(tmp_path / "source"), "--output", str(tmp_path / "copy")]) == 0
+    assert generation_defaults(tmp_path / "copy") == {"width": 64, "height": 768, "num_inference_steps": 25,
+                                                      "guidance_scale": 1.5}

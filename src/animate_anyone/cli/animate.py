@@ -22,30 +22,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "test model (default: tiny128, the model shipped in the package)")
     parser.add_argument("--output", required=True, help="output video (.mp4)")
     parser.add_argument("--width", type=int, default=None,
-                        help="output width, a multiple of 8 (default 128 with the shipped model, else 512)")
+                        help="output width, a multiple of 8 (default: the model's, 128 for the shipped model, else 512)")
     parser.add_argument("--height", type=int, default=None,
-                        help="output height, a multiple of 8 (default 128 with the shipped model, else 768)")
+                        help="output height, a multiple of 8 (default: the model's, 128 for the shipped model, else 768)")
     parser.add_argument("--frames", type=int, default=None,
                         help="use the first N pose frames; one pose image is held for N frames "
                              "(default: every pose frame)")
     parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the pose input's)")
     parser.add_argument("--contact-sheet", default=None,
                         help="also write a PNG of reference | poses | generated frames")
-    add_generation_arguments(parser, steps=25, guidance=3.5)
+    add_generation_arguments(parser)
     parser.set_defaults(func=run)
 
 
-def add_generation_arguments(parser: argparse.ArgumentParser, steps: int, guidance: float) -> None:
-    """The options `animate` and `demo` share: pose fitting, sampling, temporal windows, device."""
+def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options `animate` and `demo` share: pose fitting, sampling, temporal windows, device.
+    Steps and guidance left unset take the model's defaults (`apply_model_defaults`)."""
     parser.add_argument("--no-align", dest="align", action="store_false",
                         help="do not fit extracted/keypoint poses to the reference character's body")
     add_backend_arguments(parser, flag="--pose-backend")
-    parser.add_argument("--steps", type=int, default=steps, help=f"denoising steps (default {steps})")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="denoising steps (default: the model's, 20 for the shipped model, else 25)")
     parser.add_argument("--scheduler", default=None, metavar="NAME",
                         help="sampler: ddim, dpm++2m, unipc or euler, on the model's own noise schedule "
                              "(default: the one saved in the model folder, DDIM for the published models)")
-    parser.add_argument("--guidance", type=float, default=guidance,
-                        help=f"classifier-free guidance scale; 1 disables it (default {guidance:g})")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance scale; 1 disables it "
+                             "(default: the model's, 2.0 for the shipped model, else 3.5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
     parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
     parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
@@ -58,7 +61,6 @@ def add_generation_arguments(parser: argparse.ArgumentParser, steps: int, guidan
 def run(args: argparse.Namespace) -> None:
     from animate_anyone.data.video_io import load_image
     from animate_anyone.errors import InputError
-    from animate_anyone.pipelines.loading import SHIPPED_MODEL, SHIPPED_MODEL_SIZE
     from animate_anyone.pose.sources import load_pose_sequence
 
     output = output_file(args.output, (".mp4",))
@@ -68,11 +70,10 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     if args.fps is not None and args.fps <= 0:
         raise InputError(f"--fps must be positive, got {args.fps}")
-    default_width, default_height = SHIPPED_MODEL_SIZE if args.model in (None, SHIPPED_MODEL) else (512, 768)
-    width = default_width if args.width is None else args.width
-    height = default_height if args.height is None else args.height
+    width, height = apply_model_defaults(args)
     reference = load_image(args.reference)
     pipeline = load_checked_pipeline(args, width, height)
+    warn_if_unlike_shipped_model(args.model, reference)
     poses = load_pose_sequence(args.pose, max_frames=args.frames, width=width, height=height,
                                reference_image=reference, align=args.align, backend=args.backend,
                                dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
@@ -92,6 +93,35 @@ def fit_to_frames(poses: list, frames: int | None) -> list:
     warnings.warn(f"--frames {frames}: the pose input has only {len(poses)} frames; animating those {len(poses)}",
                   stacklevel=2)
     return poses
+
+
+def apply_model_defaults(args: argparse.Namespace) -> tuple[int, int]:
+    """Set `args.steps` and `args.guidance` left unset to the model's defaults (its folder's
+    generation_defaults.json, else the built-in ones); the (width, height) to generate at."""
+    from animate_anyone.pipelines.loading import generation_defaults
+
+    defaults = generation_defaults(args.model)
+    if args.steps is None:
+        args.steps = defaults["num_inference_steps"]
+    if args.guidance is None:
+        args.guidance = defaults["guidance_scale"]
+    width, height = getattr(args, "width", None), getattr(args, "height", None)
+    return (defaults["width"] if width is None else width), (defaults["height"] if height is None else height)
+
+
+def warn_if_unlike_shipped_model(model: str | None, reference) -> None:
+    """One warning line when the shipped model is given a reference unlike its procedural characters."""
+    import warnings
+
+    from animate_anyone.pipelines.loading import SHIPPED_MODEL, SHIPPED_MODEL_DIR, model_folder
+    from animate_anyone.pipelines.shipped_model_inputs import unlike_training_data
+
+    reason = unlike_training_data(reference) if model_folder(model) == SHIPPED_MODEL_DIR else None
+    if reason:
+        warnings.warn(f"the shipped {SHIPPED_MODEL} model knows only procedural characters and this reference is "
+                      f"unlike them ({reason}): expect a blur. For real characters give --model a pipeline folder "
+                      "made by `animate-anyone convert` from published weights (README: Use the weights you have)",
+                      stacklevel=2)
 
 
 def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):

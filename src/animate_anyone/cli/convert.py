@@ -34,13 +34,22 @@ def run(args: argparse.Namespace) -> None:
 
     from animate_anyone.convert import check_new_folder, load_moore_pipeline, save_pipeline
     from animate_anyone.errors import InputError
-    from animate_anyone.pipelines.loading import load_pipeline
+    from animate_anyone.pipelines.loading import (
+        DEFAULTS_FILE,
+        PUBLISHED_DEFAULTS,
+        generation_defaults,
+        load_pipeline,
+        model_folder,
+    )
     from animate_anyone.runtime import DTYPES
 
     diffusers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     check_new_folder(args.output)
-    if args.flavour == "pipeline":
+    defaults = PUBLISHED_DEFAULTS
+    if args.flavour == "pipeline":  # the folder's own defaults go along, if it has any
+        source = model_folder(args.checkpoint_dir)
+        defaults = generation_defaults(source) if source and (source / DEFAULTS_FILE).is_file() else None
         pipeline = load_pipeline(args.checkpoint_dir, torch.device("cpu"), DTYPES[args.dtype])
         if args.vae is not None:
             pipeline.register_modules(vae=replacement_vae(Path(args.vae), pipeline.vae.config.scaling_factor))
@@ -50,7 +59,7 @@ def run(args: argparse.Namespace) -> None:
         pipeline = load_moore_pipeline(args.checkpoint_dir, args.base, vae_dir=args.vae,
                                        image_encoder_dir=args.image_encoder, flavour=args.flavour)
     pipeline.to(dtype=DTYPES[args.dtype])
-    save_pipeline(pipeline, args.output)
+    save_pipeline(pipeline, args.output, generation_defaults=defaults)
     print(f"wrote {args.output}")
 
 

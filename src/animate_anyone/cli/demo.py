@@ -30,17 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which test character: offset into the test seeds, 0..99999 (default 0)")
     parser.add_argument("--frames", type=int, default=24, help="number of frames (default 24)")
     parser.add_argument("--model", default=None, help="pipeline folder instead of the shipped tiny128 model")
-    add_generation_arguments(parser, steps=20, guidance=2.0)  # 2.0: the shipped model's best on test seeds 0-3
+    add_generation_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> None:
     from PIL import Image, ImageOps
 
-    from animate_anyone.cli.animate import fit_to_frames, generate_and_write, load_checked_pipeline
+    from animate_anyone.cli.animate import apply_model_defaults, fit_to_frames, generate_and_write, load_checked_pipeline
     from animate_anyone.data.synthetic import generate_clip, split_seeds
     from animate_anyone.errors import InputError
-    from animate_anyone.pipelines.loading import SHIPPED_MODEL_SIZE
     from animate_anyone.pose.sources import load_pose_sequence
 
     output_dir = Path(args.output)
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> None:
     if args.frames < 1:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     (seed,) = split_seeds("test", 1, first=args.character)
-    width, height = SHIPPED_MODEL_SIZE
+    width, height = apply_model_defaults(args)
     pipeline = load_checked_pipeline(args, width, height)
     clip = generate_clip(seed, num_frames=args.frames, width=width, height=height)
     reference = Image.fromarray(clip.frames[0])

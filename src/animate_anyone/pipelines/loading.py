@@ -3,6 +3,12 @@
 Names: `tiny128` (the default), the model shipped inside the package (fp16 weights, trained by
 `scripts/train_tiny128.sh` on procedural characters, docs/tiny-model.md), and `tiny-random`, the
 untrained tiny test pipeline. Anything else is a `save_pretrained` folder.
+
+A pipeline folder may carry the generation settings its model is made for, in
+`generation_defaults.json` at its root ({"width", "height", "num_inference_steps", "guidance_scale"},
+any subset): the shipped model's (128x128, 20 steps, guidance 2.0, its measured best), those `convert`
+writes for the published checkpoints (512x768, 25 steps, 3.5). `generation_defaults` reads them; the
+command line takes them for every option left unset, and `BUILT_IN_DEFAULTS` for what a folder omits.
 """
 
 from __future__ import annotations
@@ -19,8 +25,12 @@ from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeli
 
 TINY_RANDOM = "tiny-random"
 SHIPPED_MODEL = "tiny128"
-SHIPPED_MODEL_SIZE = (128, 128)  # (width, height) it was trained at
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "shipped_model" / SHIPPED_MODEL
+DEFAULTS_FILE = "generation_defaults.json"
+BUILT_IN_DEFAULTS = {"width": 512, "height": 768, "num_inference_steps": 25, "guidance_scale": 3.5}
+# What `convert` writes into the folders of converted published checkpoints (SD-1.5-size models
+# trained at about 512x768): written out, so that such a folder says what it is made for.
+PUBLISHED_DEFAULTS = dict(BUILT_IN_DEFAULTS)
 
 
 def check_pipeline_folder(path: Path) -> None:
@@ -40,6 +50,45 @@ def check_pipeline_folder(path: Path) -> None:
                if name not in optional and (name not in index or not (path / name).is_dir())]
     if missing:
         raise InputError(f"model folder {path} is missing component(s): {', '.join(missing)}")
+
+
+def model_folder(model: str | os.PathLike | None) -> Path | None:
+    """The folder of a model name or path; None for `tiny-random`, which has none."""
+    if str(model) == TINY_RANDOM:
+        return None
+    return SHIPPED_MODEL_DIR if model is None or str(model) == SHIPPED_MODEL else Path(model)
+
+
+def generation_defaults(model: str | os.PathLike | None) -> dict:
+    """width, height, num_inference_steps and guidance_scale for `model`: its folder's
+    `generation_defaults.json` where it has one, `BUILT_IN_DEFAULTS` for the rest."""
+    defaults = dict(BUILT_IN_DEFAULTS)
+    folder = model_folder(model)
+    path = None if folder is None else folder / DEFAULTS_FILE
+    if path is None or not path.is_file():
+        return defaults
+    try:
+        values = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(values, dict) or not set(values) <= set(BUILT_IN_DEFAULTS):
+        raise InputError(f"{path} must be an object with keys among {', '.join(BUILT_IN_DEFAULTS)}")
+    for key, value in values.items():
+        kind = float if key == "guidance_scale" else int
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or kind(value) != value or value <= 0:
+            raise InputError(f"{path}: {key} must be a positive {kind.__name__}, got {value!r}")
+        defaults[key] = kind(value)
+    return defaults
+
+
+def write_generation_defaults(folder: str | os.PathLike, defaults: dict) -> Path:
+    """Write `defaults` (keys of `BUILT_IN_DEFAULTS`) as the folder's `generation_defaults.json`."""
+    unknown = set(defaults) - set(BUILT_IN_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown generation defaults: {', '.join(sorted(unknown))}")
+    path = Path(folder) / DEFAULTS_FILE
+    path.write_text(json.dumps(defaults, indent=1) + "\n")
+    return path
 
 
 def load_pipeline(model: str | os.PathLike | None, device: torch.device, dtype: torch.dtype) -> AnimateAnyonePipeline:
