@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Where torch comes from (scripts/torch_index.py): auto = PyTorch's CPU wheel index on a Linux machine
+# without an NVIDIA GPU when it answers within 5 s, else pip's own index; cpu; pip; or an index URL.
+TORCH_INDEX ?= auto
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
@@ -10,8 +13,11 @@ export GRADIO_ANALYTICS_ENABLED := False
 $(BIN)/animate-anyone: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# CPU torch first, pinned: nothing later may replace it with a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
+	# torch first, pinned: nothing later may replace it. Without a GPU, the CPU build (TORCH_INDEX above);
+	# if the chosen index fails in auto mode, pip's own index (here: the local CPU wheel).
+	options="$$($(PYTHON) scripts/torch_index.py $(TORCH_INDEX))" && \
+	{ $(BIN)/pip install --quiet torch==2.13.0 $$options || \
+	  { [ -n "$$options" ] && [ "$(TORCH_INDEX)" = auto ] && $(BIN)/pip install --quiet torch==2.13.0; }; }
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[pose,eval,test]'
 	touch $@
 
@@ -19,6 +25,7 @@ setup: $(BIN)/animate-anyone
 
 demo: setup
 	$(BIN)/animate-anyone demo --output outputs/demo
+	@echo "animate-anyone is installed in $(BIN)/: in a new shell run 'source $(BIN)/activate' (or call $(BIN)/animate-anyone)"
 
 # Idle OpenMP threads sleep instead of spinning: on a CPU shared with other busy processes, spinning
 # threads made tests up to 100x slower (docs/benchmarks.md); results are unchanged.
