@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from animate_anyone.errors import InputError
 from animate_anyone.pose.keypoints import NUM_BODY, NUM_FACE, NUM_HAND, FrameKeypoints, missing_points
@@ -39,6 +40,39 @@ FACE_MESH_FOR_IBUG68 = (
     61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181, 78, 82, 13, 312, 308, 317, 14, 87,
 )
 # Hands: MediaPipe's 21 hand landmarks are in the OpenPose hand order already.
+# Images where nobody is found are tried again on a border of their own edge colour, this share of
+# their size on every side: drawn figures that fill the frame (head or feet at the edge) are then
+# found (benchmarks/bench_drawn_detection.py, docs/poses.md).
+PAD_SHARE = 0.25
+# ...and before that, shrunk to this long side (keypoints are normalised, so they need no mapping back):
+# large flat-shaded figures are found more often at this size.
+SMALL_SIDE = 256
+
+
+def pad_to_border(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """`image` centred on a border of its median edge colour (PAD_SHARE of its size each side), and
+    the (left, top) offset of the image in it."""
+    height, width = image.shape[:2]
+    left, top = round(width * PAD_SHARE), round(height * PAD_SHARE)
+    edges = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    padded = np.empty((height + 2 * top, width + 2 * left, 3), np.uint8)
+    padded[:] = np.median(edges, axis=0).astype(np.uint8)
+    padded[top:top + height, left:left + width] = image
+    return padded, (left, top)
+
+
+def unpad(frame: FrameKeypoints, offset: tuple[int, int], size: tuple[int, int],
+          padded_size: tuple[int, int]) -> FrameKeypoints:
+    """Keypoints found in a padded image, normalised to the (width, height) `size` of the original."""
+    scale = np.array(padded_size, np.float32) / np.array(size, np.float32)
+    shift = np.array(offset, np.float32) / np.array(size, np.float32)
+
+    def moved(points: np.ndarray) -> np.ndarray:
+        points = points.copy()
+        points[..., :2] = points[..., :2] * scale - shift
+        return points
+
+    return FrameKeypoints(body=moved(frame.body), hands=moved(frame.hands), face=moved(frame.face))
 
 
 def _import_mediapipe():
@@ -58,8 +92,13 @@ def _import_mediapipe():
 class MediaPipeHolisticExtractor:
     """Callable: RGB uint8 image → `FrameKeypoints` of the person Holistic finds, or None."""
 
-    def __init__(self, static_image_mode: bool = True, min_detection_confidence: float = 0.5):
+    def __init__(self, static_image_mode: bool = True, min_detection_confidence: float = 0.5,
+                 fallbacks: bool = True):
+        """`fallbacks`: for single images (`static_image_mode`) where nobody is found, retry shrunk to
+        SMALL_SIDE, then on a padded border (`pad_to_border`); video frames are never retried (the
+        graph tracks between frames)."""
         mediapipe = _import_mediapipe()
+        self.fallbacks = fallbacks and static_image_mode
         # Our own smoothing runs afterwards (pose.smooth), without lag; MediaPipe's would add lag.
         with quiet_native_logs():
             self._holistic = mediapipe.solutions.holistic.Holistic(
@@ -71,6 +110,29 @@ class MediaPipeHolisticExtractor:
             self._process(np.zeros((64, 64, 3), np.uint8))
 
     def __call__(self, image: np.ndarray) -> FrameKeypoints | None:
+        frame = self.detect(image)
+        if frame is None and self.fallbacks:
+            frame = self.detect_small(image)
+        if frame is None and self.fallbacks:
+            frame = self.detect_padded(image)
+        return frame
+
+    def detect_small(self, image: np.ndarray) -> FrameKeypoints | None:
+        height, width = image.shape[:2]
+        if max(height, width) <= SMALL_SIDE:
+            return None
+        scale = SMALL_SIDE / max(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return self.detect(np.asarray(Image.fromarray(image).resize(size, Image.BOX)))
+
+    def detect_padded(self, image: np.ndarray) -> FrameKeypoints | None:
+        padded, offset = pad_to_border(image)
+        frame = self.detect(padded)
+        size, padded_size = (image.shape[1], image.shape[0]), (padded.shape[1], padded.shape[0])
+        return None if frame is None else unpad(frame, offset, size, padded_size)
+
+    def detect(self, image: np.ndarray) -> FrameKeypoints | None:
+        """One Holistic pass over `image`, no fallbacks."""
         with quiet_native_logs():  # a subgraph that starts late logs then
             result = self._process(np.ascontiguousarray(image))
         if result.pose_landmarks is None:
