@@ -22,9 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "test model (default: tiny128, the model shipped in the package)")
     parser.add_argument("--output", required=True, help="output video (.mp4)")
     parser.add_argument("--width", type=int, default=None,
-                        help="output width, a multiple of 8 (default: the model's, 128 for the shipped model, else 512)")
+                        help="output width, a multiple of 8 (default: the model's; 128 for the shipped model)")
     parser.add_argument("--height", type=int, default=None,
-                        help="output height, a multiple of 8 (default: the model's, 128 for the shipped model, else 768)")
+                        help="output height, a multiple of 8 (default: the model's; 128 for the shipped model)")
     parser.add_argument("--frames", type=int, default=None,
                         help="use the first N pose frames; one pose image is held for N frames "
                              "(default: every pose frame)")
@@ -147,7 +147,8 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
         use_channels_last(pipeline)
     factor = pipeline.vae_scale_factor
     if width < factor or height < factor or width % factor or height % factor:
-        raise InputError(f"--width and --height must be positive multiples of {factor}, got {width}x{height} (width x height)")
+        raise InputError(f"--width and --height must be positive multiples of {factor}, "
+                         f"got {width}x{height} (width x height)")
     try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose loading
         pipeline.check_inputs(num_pose_frames=1, decode_chunk_size=8, **generation_options(args, width, height))
     except ValueError as error:

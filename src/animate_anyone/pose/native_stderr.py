@@ -19,7 +19,8 @@ from typing import Iterator
 
 # Informational lines: TFLite's "INFO: ...", abseil's pre-init notice, and abseil/glog-format
 # INFO and WARNING lines ("I0000 00:00:1796368935.389361   17913 file.cc:114] ..."). E/F lines pass.
-NOISE = re.compile(r"INFO: |WARNING: All log messages before absl::InitializeLog\(\)|[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] ")
+NOISE = re.compile(r"INFO: |WARNING: All log messages before absl::InitializeLog\(\)"
+                   r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] ")
 
 
 @contextlib.contextmanager

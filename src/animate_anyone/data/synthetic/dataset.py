@@ -78,8 +78,9 @@ def write_synthetic_dataset(output_dir: str | os.PathLike, num_characters: int, 
         write_video(output_dir / "kps" / f"{name}_kps.mp4", poses, fps=fps)
         report.generate_seconds += middle - start
         report.write_seconds += time.perf_counter() - middle
-        report.entries.append(meta_entry(output_dir, output_dir / "videos" / f"{name}.mp4",
-                                         output_dir / "kps" / f"{name}_kps.mp4", num_frames) | {"seed": seed, "split": split})
+        entry = meta_entry(output_dir, output_dir / "videos" / f"{name}.mp4", output_dir / "kps" / f"{name}_kps.mp4",
+                           num_frames)
+        report.entries.append(entry | {"seed": seed, "split": split})
     with atomic_output(output_dir / META_FILE) as temp_path:
         temp_path.write_text(json.dumps(report.entries, indent=1) + "\n")
     return report
