@@ -18,6 +18,7 @@ import av
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from animate_anyone.data.audio import AudioClip
 from animate_anyone.errors import InputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -141,7 +142,19 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: int = 18) -> Path:
-    """Write (F, H, W, 3) uint8 RGB frames as H.264 mp4 (yuv420p, even sizes padded by edge pixels)."""
+    """Write (F, H, W, 3) uint8 RGB frames as H.264 mp4 (yuv420p, even sizes padded by edge pixels).
+
+    Plain frames (pose renders, datasets, training samples); generated videos go through
+    `animate_anyone.provenance.write_generated_video`, which marks, labels and signs them.
+    """
+    with atomic_output(path) as temp_path:
+        encode_mp4(temp_path, frames, fps, crf)
+    return Path(path)
+
+
+def encode_mp4(target: str | os.PathLike, frames: np.ndarray, fps: float, crf: int = 18, *,
+               audio: AudioClip | None = None, metadata: dict[str, str] | None = None) -> None:
+    """Encode frames (as `write_video`), optional AAC audio and container tags straight into `target`."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
         raise ValueError(f"expected frames of shape (F, H, W, 3), got {frames.shape}")
@@ -150,16 +163,23 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: in
     if pad_h or pad_w:  # yuv420p needs even sizes
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     rate = Fraction(fps).limit_denominator(1001)
-    with atomic_output(path) as temp_path:
-        with av.open(str(temp_path), mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=rate)
-            stream.width, stream.height = frames.shape[2], frames.shape[1]
-            stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf)}
-            for frame in frames:
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-            container.mux(stream.encode())
-    return Path(path)
+    with av.open(str(target), mode="w", format="mp4") as container:
+        container.metadata.update(metadata or {})
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf)}
+        audio_stream = None
+        if audio is not None:
+            audio_stream = container.add_stream("aac", rate=audio.rate, layout=audio.layout)
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+        if audio_stream is not None:
+            frame = av.AudioFrame.from_ndarray(audio.samples, format="fltp", layout=audio.layout)
+            frame.rate, frame.pts = audio.rate, 0
+            container.mux(audio_stream.encode(frame))
+            container.mux(audio_stream.encode())
 
 
 def save_image(path: str | os.PathLike, image: Image.Image | np.ndarray) -> Path:
