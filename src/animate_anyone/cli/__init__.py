@@ -1,8 +1,8 @@
 """Command line: `animate-anyone COMMAND ...`, a thin layer over library calls.
 
 Each command lives in its own module under `animate_anyone.cli` and exposes
-`register(subparsers)`, which adds its parser and sets `func` (called with the parsed namespace).
-Any `InputError` (or missing file) becomes one line on stderr and exit code 2.
+`register(subparsers)`, which adds its parser and sets `func` (called with the parsed namespace; it may
+return an exit code). Any `InputError` (or missing file) becomes one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import warnings
 
 # Modules under animate_anyone.cli that each register one command (or command group).
-COMMAND_MODULES = ["demo", "animate", "convert", "evaluate", "pose", "train", "data"]
+COMMAND_MODULES = ["demo", "animate", "convert", "evaluate", "pose", "train", "data", "verify"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,12 +59,12 @@ def _run(argv: list[str] | None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
         message = f"{error.strerror}: {error.filename}" if getattr(error, "strerror", None) else str(error)
         print(f"animate-anyone: error: {message}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

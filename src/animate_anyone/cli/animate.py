@@ -56,6 +56,30 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default="fp32", choices=["auto", "fp32", "fp16", "bf16"],
                         help="fp16/bf16 on GPUs; bf16 also on CPUs with AMX/AVX-512 BF16; auto: fp16 on CUDA, bf16 on "
                              "CPUs with native bf16, else fp32 (default fp32)")
+    add_output_arguments(parser)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the written video carries besides its frames (docs/provenance.md)."""
+    parser.add_argument("--no-watermark", dest="watermark", action="store_false",
+                        help="do not embed the invisible watermark; the video then cannot be recognised as generated "
+                             "once its label and C2PA manifest are stripped (by re-encoding, for example)")
+    parser.add_argument("--no-audio", dest="audio", action="store_false",
+                        help="drop the driving video's sound (kept by default when --pose is a raw video with sound)")
+    parser.add_argument("--c2pa-cert", default=None,
+                        help="sign a C2PA manifest into the video with this certificate chain (PEM, signing "
+                             "certificate first); needs --c2pa-key")
+    parser.add_argument("--c2pa-key", default=None, help="the private key (PEM) of --c2pa-cert")
+
+
+def load_signing(args: argparse.Namespace) -> None:
+    """Read --c2pa-cert/--c2pa-key into `args.signing` (None without them), before any long work."""
+    from animate_anyone.errors import InputError
+    from animate_anyone.provenance import load_signing_credentials
+
+    if (args.c2pa_cert is None) != (args.c2pa_key is None):
+        raise InputError("--c2pa-cert and --c2pa-key go together")
+    args.signing = None if args.c2pa_cert is None else load_signing_credentials(args.c2pa_cert, args.c2pa_key)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -70,6 +94,7 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     if args.fps is not None and args.fps <= 0:
         raise InputError(f"--fps must be positive, got {args.fps}")
+    load_signing(args)
     width, height = apply_model_defaults(args)
     reference = load_image(args.reference)
     pipeline = load_checked_pipeline(args, width, height)
@@ -78,7 +103,7 @@ def run(args: argparse.Namespace) -> None:
                                reference_image=reference, align=args.align, backend=args.backend,
                                dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
     generate_and_write(pipeline, args, reference, fit_to_frames(poses.images, args.frames), width, height, output,
-                       args.contact_sheet, fps=args.fps or poses.fps)
+                       args.contact_sheet, fps=args.fps or poses.fps, driving_video=poses.driving_video)
 
 
 def fit_to_frames(poses: list, frames: int | None) -> list:
@@ -162,15 +187,18 @@ def generation_options(args: argparse.Namespace, width: int, height: int) -> dic
 
 
 def generate_and_write(pipeline, args: argparse.Namespace, reference, poses: list, width: int, height: int,
-                       output: Path, contact_sheet_path: str | Path | None, fps: float) -> np.ndarray:
-    """Animate `reference` with `poses`; write the mp4 (and the contact sheet); the frames, uint8."""
+                       output: Path, contact_sheet_path: str | Path | None, fps: float,
+                       driving_video: Path | None = None) -> np.ndarray:
+    """Animate `reference` with `poses`; write the mp4 (marked, labelled, signed when asked, with the sound
+    of `driving_video`, whose first frames the poses came from) and the contact sheet; the frames, uint8."""
     import numpy as np
     import torch
     from PIL import Image
 
     from animate_anyone.data.contact_sheet import contact_sheet
-    from animate_anyone.data.video_io import save_image, write_video
+    from animate_anyone.data.video_io import save_image
     from animate_anyone.errors import InputError
+    from animate_anyone.provenance import write_generated_video
 
     pipeline.set_progress_bar_config(desc="denoising", file=sys.stderr)
     generator = torch.Generator(device="cpu").manual_seed(args.seed)
@@ -179,10 +207,43 @@ def generate_and_write(pipeline, args: argparse.Namespace, reference, poses: lis
     except ValueError as error:  # the pipeline's refusals (input or attention setup): one line, exit code 2
         raise InputError(str(error)) from None
     video = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
-    write_video(output, video, fps=fps)
+    audio = driving_audio(driving_video, len(video), fps) if driving_video is not None and args.audio else None
+    write_generated_video(output, video, fps, output_label(pipeline, args, video.shape, fps), watermark=args.watermark,
+                          audio=audio, signing=args.signing)
     if contact_sheet_path:
         sheet = contact_sheet(reference, poses, [Image.fromarray(frame) for frame in video])
         save_image(contact_sheet_path, sheet)
         print(f"wrote {contact_sheet_path}")
-    print(f"wrote {output} ({len(video)} frames, {width}x{height}, {fps:g} fps)")
+    carries = ["labelled AI-generated"] + ["watermarked"] * args.watermark + ["C2PA-signed"] * (args.signing is not None)
+    carries += ["with the driving video's sound"] * (audio is not None)
+    print(f"wrote {output} ({len(video)} frames, {width}x{height}, {fps:g} fps; {', '.join(carries)})")
     return video
+
+
+def output_label(pipeline, args: argparse.Namespace, shape: tuple, fps: float):
+    """The label of a video generated with `args` (model, seed and the settings that shape the frames)."""
+    from animate_anyone.provenance import Label
+    from animate_anyone.provenance.label import model_identity
+
+    name, sha256 = model_identity(args.model, pipeline)
+    settings = dict(frames=shape[0], height=shape[1], width=shape[2], fps=round(fps, 3), steps=args.steps,
+                    guidance=args.guidance, scheduler=args.scheduler or type(pipeline.scheduler).__name__,
+                    context_frames=args.context_frames,
+                    context_overlap=args.context_overlap, dtype=args.dtype, align=args.align)
+    return Label(name, sha256, args.seed, settings)
+
+
+def driving_audio(driving_video: Path, num_frames: int, fps: float):
+    """The sound of the first `num_frames` frames of `driving_video`, or None (no sound, or --fps changed
+    the timing, which would put picture and sound out of step)."""
+    import warnings
+
+    from animate_anyone.data.audio import read_driving_audio
+    from animate_anyone.data.video_io import video_info
+
+    source_fps = video_info(driving_video).fps
+    if abs(source_fps - fps) > 1e-3 * source_fps:
+        warnings.warn(f"the driving video's sound is dropped: the output plays at {fps:g} fps, "
+                      f"the driving video at {source_fps:g}", stacklevel=2)
+        return None
+    return read_driving_audio(driving_video, num_frames, source_fps)

@@ -37,7 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     from PIL import Image, ImageOps
 
-    from animate_anyone.cli.animate import apply_model_defaults, fit_to_frames, generate_and_write, load_checked_pipeline
+    from animate_anyone.cli.animate import (
+        apply_model_defaults,
+        fit_to_frames,
+        generate_and_write,
+        load_checked_pipeline,
+        load_signing,
+    )
     from animate_anyone.data.synthetic import generate_clip, split_seeds
     from animate_anyone.errors import InputError
     from animate_anyone.pose.sources import load_pose_sequence
@@ -47,6 +53,7 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(f"--output must be a folder, got the file {output_dir}")
     if args.frames < 1:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
+    load_signing(args)
     (seed,) = split_seeds("test", 1, first=args.character)
     width, height = apply_model_defaults(args)
     pipeline = load_checked_pipeline(args, width, height)
@@ -54,16 +61,17 @@ def run(args: argparse.Namespace) -> None:
     reference = Image.fromarray(clip.frames[0])
     if args.pose is None:
         poses, fps, driver = [Image.fromarray(pose) for pose in clip.pose_maps()], clip.motion.fps, "its own motion"
+        driving_video = None
     else:
         sequence = load_pose_sequence(args.pose, max_frames=args.frames, width=width, height=height,
                                       reference_image=reference, align=args.align, backend=args.backend,
                                       dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
         poses = [ImageOps.pad(pose.convert("RGB"), (width, height), color=(0, 0, 0))
                  for pose in fit_to_frames(sequence.images, args.frames)]
-        fps, driver = sequence.fps, args.pose
+        fps, driver, driving_video = sequence.fps, args.pose, sequence.driving_video
     print(f"test character {seed} (held out from training), driven by {driver}: {len(poses)} frames")
     output_dir.mkdir(parents=True, exist_ok=True)
     for name in ("demo.mp4", "demo-contact-sheet.png"):
         output_file(output_dir / name, (Path(name).suffix,))
     generate_and_write(pipeline, args, reference, poses, width, height, output_dir / "demo.mp4",
-                       output_dir / "demo-contact-sheet.png", fps=fps)
+                       output_dir / "demo-contact-sheet.png", fps=fps, driving_video=driving_video)

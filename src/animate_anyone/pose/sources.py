@@ -55,10 +55,13 @@ REFERENCE_FIT = "stretch"
 
 @dataclass
 class PoseSequence:
-    """Rendered pose images (RGB, black background) and the frame rate they were taken at."""
+    """Rendered pose images (RGB, black background) and the frame rate they were taken at; for poses
+    extracted from a raw driving video, that video (its first `len(images)` frames), whose sound a
+    generated video can keep."""
 
     images: list[Image.Image]
     fps: float
+    driving_video: Path | None = None
 
 
 BLACK = (0, 0, 0)  # pose renders are drawn on black: transparent pixels become black too
@@ -163,7 +166,8 @@ def _render_keypoints(path: Path, max_frames: int | None, width: int | None, hei
         if reference is not None:
             keypoints, fit = align_to_reference(keypoints, reference), REFERENCE_FIT
     frames = render_sequence(keypoints, width, height, fit=fit)
-    return PoseSequence([Image.fromarray(frame) for frame in frames], keypoints.fps)
+    driving_video = path if path.suffix.lower() in VIDEO_SUFFIXES else None
+    return PoseSequence([Image.fromarray(frame) for frame in frames], keypoints.fps, driving_video)
 
 
 def report_frames_without_person(keypoints: KeypointSequence, path: Path) -> int:

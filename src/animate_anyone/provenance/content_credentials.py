@@ -23,6 +23,7 @@ from animate_anyone.provenance.label import GENERATOR, Label
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 LABEL_ASSERTION = "org.animate_anyone.label"
 MP4 = "video/mp4"
+UNTRUSTED = "signingCredential.untrusted"  # the signature holds but its certificate chains to no known trust anchor
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ def read_credentials(path: str | os.PathLike) -> CredentialsReport:
                 manifest = reader.get_active_manifest() or {}
     except c2pa.C2paError as error:  # a manifest is there but cannot be parsed
         return CredentialsReport("invalid", problems=[str(error).splitlines()[0]])
-    failures = [item.get("code", "?") for item in (results.get("activeManifest") or {}).get("failure", [])]
+    failures = [item.get("code", "?") for item in (results.get("activeManifest") or {}).get("failure", [])
+                if item.get("code") != UNTRUSTED]  # a signer off the trust list is reported as `trusted`
     info = manifest.get("signature_info") or {}
     signer = ", ".join(part for part in (info.get("common_name"), info.get("issuer")) if part) or None
     source_types = [action.get("digitalSourceType") for assertion in manifest.get("assertions", [])

@@ -53,6 +53,17 @@ class Label:
         return {"comment": sentence, "description": json.dumps(facts, sort_keys=True, default=str)}
 
 
+def model_identity(model: str | os.PathLike | None, pipeline) -> tuple[str, str]:
+    """(name, sha256) of the model `load_pipeline(model, ...)` loaded as `pipeline`: the folder's name and
+    `model_fingerprint`, or for `tiny-random` (built in memory) the `weights_fingerprint` of its weights."""
+    from animate_anyone.pipelines.loading import SHIPPED_MODEL, SHIPPED_MODEL_DIR, TINY_RANDOM
+
+    if str(model) == TINY_RANDOM:
+        return TINY_RANDOM, weights_fingerprint(pipeline.components)
+    folder = SHIPPED_MODEL_DIR if model is None or str(model) == SHIPPED_MODEL else Path(model)
+    return folder.resolve().name, model_fingerprint(folder)
+
+
 def model_fingerprint(folder: str | os.PathLike) -> str:
     """SHA-256 over a model folder's files: each file's relative path and bytes, in sorted order."""
     folder = Path(folder)
