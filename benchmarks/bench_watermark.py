@@ -6,8 +6,9 @@ Marked videos: test-split procedural clips (24 frames, `animate_anyone.data.synt
 written by the project's writer (H.264 CRF 18), then attacked: re-encoded at CRF 23, 28 and 35,
 downscaled by 2, cropped by 10 % (width and height, random offset) and converted from 24 to 30 fps
 (frames repeated); the three geometric/temporal attacks are re-encoded at CRF 23. At 128x128 (the
-shipped model's size), 256x256 and 512x768. Unmarked videos: other procedural clips at the three
-sizes written at CRF 18 to 35, and 24-frame windows of the sample media in ../shared/reference/media.
+shipped model's size), 256x256 and 512x768. Unmarked videos: procedural clips at the three sizes
+written at CRF 18 to 35 (the unmarked twin of every marked clip, and more 128x128 clips at two
+CRFs each), and 24-frame windows of the sample media in ../shared/reference/media.
 The quality cost: PSNR of marked vs unmarked frames (before encoding) and the embedding and
 detection time per frame.
 
@@ -89,12 +90,13 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * np.log10(255**2 / mse)
 
 
-def marked_runs(count: int, done: set, out) -> None:
+def marked_runs(count: int, done: set, out):
+    """One step per marked video (a generator, so that marked and unmarked runs interleave)."""
     seeds = split_seeds("test", count * len(SIZES), first=0)
     for index, seed in enumerate(seeds):
         width, height = SIZES[index % len(SIZES)]
         key = f"marked/{seed}/{width}x{height}"
-        if key in done:
+        if key in done or f"shard/{index}" in done:
             continue
         rng = np.random.default_rng(seed)
         clip = generate_clip(seed, num_frames=FRAMES, width=width, height=height, fps=FPS)
@@ -112,14 +114,20 @@ def marked_runs(count: int, done: set, out) -> None:
             detect_s = (time.perf_counter() - start) / len(frames)
             row["attacks"][name] = {"found": found.found, "score": round(found.score, 2),
                                     "payload_ok": found.payload == payload, "detect_ms_per_frame": 1000 * detect_s}
-        out.write(json.dumps(row) + "\n")
+        crf = UNMARKED_CRFS[index % len(UNMARKED_CRFS)]  # the same clip unmarked: a false-positive sample
+        found = watermark.detect(decode(encode(clip.frames, crf)))
+        twin = {"key": f"unmarked/{seed}/{width}x{height}/crf{crf}", "kind": "unmarked", "size": f"{width}x{height}",
+                "found": found.found, "score": round(found.score, 3)}
+        out.write(json.dumps(row) + "\n" + json.dumps(twin) + "\n")
         out.flush()
         print(key, {name: value["score"] for name, value in row["attacks"].items()}, flush=True)
+        yield
 
 
-def unmarked_runs(count: int, done: set, out) -> None:
+def unmarked_runs(count: int, done: set, out, with_media: bool):
+    """One step per unmarked procedural video (a generator, like `marked_runs`)."""
     seeds = split_seeds("test", count, first=50_000)  # disjoint from the marked clips' seeds
-    media = sorted(MEDIA.glob("*.mp4")) if MEDIA.is_dir() else []
+    media = sorted(MEDIA.glob("*.mp4")) if MEDIA.is_dir() and with_media else []
     for path in media:  # 24-frame windows of the sample media, as they are
         frames = np.stack(list(iter_video_frames(path)))
         for start in range(0, len(frames) - FRAMES + 1, FRAMES):
@@ -128,24 +136,28 @@ def unmarked_runs(count: int, done: set, out) -> None:
                 found = watermark.detect(frames[start:start + FRAMES])
                 out.write(json.dumps({"key": key, "kind": "unmarked", "size": "media", "found": found.found,
                                       "score": round(found.score, 3)}) + "\n")
-    for index, seed in enumerate(seeds):
-        # mostly the sizes that are cheap to make; every size and CRF represented
-        width, height = SIZES[0] if index % 10 < 6 else SIZES[1] if index % 10 < 9 else SIZES[2]
-        crf = UNMARKED_CRFS[index % len(UNMARKED_CRFS)]
-        key = f"unmarked/{seed}/{width}x{height}/crf{crf}"
-        if key in done:
+    for index, seed in enumerate(seeds):  # 128x128 clips (cheap to make), each at two CRFs
+        if f"shard/{index}" in done:
             continue
-        clip = generate_clip(seed, num_frames=FRAMES, width=width, height=height, fps=FPS)
-        found = watermark.detect(decode(encode(clip.frames, crf)))
-        out.write(json.dumps({"key": key, "kind": "unmarked", "size": f"{width}x{height}", "found": found.found,
-                              "score": round(found.score, 3)}) + "\n")
+        clip = None
+        for crf in (UNMARKED_CRFS[index % 4], UNMARKED_CRFS[(index + 2) % 4]):
+            key = f"unmarked/{seed}/128x128/crf{crf}"
+            if key in done:
+                continue
+            clip = clip or generate_clip(seed, num_frames=FRAMES, width=128, height=128, fps=FPS)
+            found = watermark.detect(decode(encode(clip.frames, crf)))
+            out.write(json.dumps({"key": key, "kind": "unmarked", "size": "128x128", "found": found.found,
+                                  "score": round(found.score, 3)}) + "\n")
         out.flush()
         if index % 50 == 0:
             print(key, round(found.score, 2), flush=True)
+        yield
 
 
 def library_runs(count: int, done: set, out) -> None:
     """invisible-watermark's DWT-DCT mark (32 bits per frame) after CRF 28, when the library is installed."""
+    if count == 0:
+        return
     try:
         from imwatermark import WatermarkDecoder, WatermarkEncoder
     except ImportError:
@@ -227,18 +239,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, required=True, help="folder for results.jsonl and summary.md")
     parser.add_argument("--marked", type=int, default=100, help="marked videos per size (default 100)")
-    parser.add_argument("--unmarked", type=int, default=1000, help="unmarked procedural videos (default 1000)")
+    parser.add_argument("--unmarked", type=int, default=350,
+                        help="extra unmarked 128x128 clips, each measured at two CRFs (default 350; with the unmarked "
+                             "twin of every marked clip and the sample media, over 1000 unmarked videos)")
     parser.add_argument("--library", type=int, default=20, help="videos for the invisible-watermark comparison")
+    parser.add_argument("--shard", default="0/1",
+                        help="I/N: run only every N-th video from the I-th (N processes share one output folder)")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     results = args.output / "results.jsonl"
     rows = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
     done = {row["key"] for row in rows}
+    shard, shards = map(int, args.shard.split("/"))
+    done |= {f"shard/{index}" for index in range(100_000) if index % shards != shard}
     start = time.perf_counter()
     with results.open("a") as out:
-        library_runs(args.library, done, out)
-        marked_runs(args.marked, done, out)
-        unmarked_runs(args.unmarked, done, out)
+        if shard == 0:
+            library_runs(args.library, done, out)
+        # interleaved, so that an interrupted run has measured both
+        marked, unmarked = marked_runs(args.marked, done, out), unmarked_runs(args.unmarked, done, out, with_media=shard == 0)
+        per_marked = max(1, round(args.unmarked / max(1, args.marked * len(SIZES))))
+        for step in range(args.marked * len(SIZES) + args.unmarked):
+            next(marked, None)
+            for _ in range(per_marked):
+                next(unmarked, None)
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     summary = summarize(rows) + f"\nWall time of this (resumed) run: {time.perf_counter() - start:.0f} s.\n"
     (args.output / "summary.md").write_text(summary)

@@ -15,9 +15,9 @@ when the library is installed; docs/provenance.md has the figures). This mark is
   sign of its own few bins. The payload we write is a short hash of the generation settings.
 - **Detection.** Every frame's luma is folded onto one tile (a crop only shifts the tile
   cyclically; a frame-rate change does not matter), summed over the frames, and matched to the sync
-  pattern by phase-only correlation at every cyclic shift (FFT), at scale 1 and after upscaling by 2
-  (for videos downscaled by 2). Without the mark, the phases of the folded frames are independent of
-  the key's random phases, so each shift's normalised score z is a sum of independent cosines of
+  pattern by phase-only correlation at every cyclic shift (FFT), at scale 1 and, folding onto a tile
+  half the size, at scale 1/2 (for videos downscaled by 2). Without the mark, the phases of the folded
+  frames are independent of the key's random phases, so each shift's normalised score z is a sum of independent cosines of
   uniform angles; cos of a uniform angle is sub-Gaussian with variance proxy 1/2 (E exp(l cos t) =
   I0(l) <= exp(l^2/4)), hence P(z >= t) <= exp(-t^2/2) at every shift, and over all `HYPOTHESES`
   shifts and scales the chance that an unmarked video scores t or more is at most
@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
-from PIL import Image
 
 PROJECT_ID = "animate_anyone/provenance/v1"  # the key: changing it makes a different, incompatible mark
 TILE = 128  # pixels: the pattern's period at the marked resolution
@@ -41,10 +40,10 @@ BAND = (8, 28)  # radii of the used frequency bins, in cycles per tile: periods 
 PAYLOAD_BITS = 24
 CHECK_BITS = 8
 STRENGTH = 2.4  # RMS of the mark on the luma, in grey levels of 0..255
-SCALES = (1, 2)  # detection tries the video as it is and upscaled by 2 (a marked video downscaled by 2)
+SCALES = (1, 2)  # detection tries the video as marked and as downscaled by 2
 FALSE_POSITIVE_BOUND = 1e-4  # proven upper bound on an unmarked video being called marked
-HYPOTHESES = TILE * TILE * len(SCALES)
-THRESHOLD = math.sqrt(2 * math.log(HYPOTHESES / FALSE_POSITIVE_BOUND))  # about 6.04
+HYPOTHESES = sum((TILE // scale) ** 2 for scale in SCALES)  # cyclic shifts tried, over all scales
+THRESHOLD = math.sqrt(2 * math.log(HYPOTHESES / FALSE_POSITIVE_BOUND))  # about 6.19
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -130,7 +129,7 @@ class Detection:
     score: float  # the best shift's z score
     false_positive_bound: float  # proven bound on an unmarked video scoring this high
     payload: int | None  # the 24-bit payload, when found and its check bits agree
-    scale: int  # the scale at which the best score was found
+    scale: int  # 1: found as marked, 2: found in a video downscaled by 2
     frames: int  # frames examined
 
     @property
@@ -144,39 +143,41 @@ class Detection:
 
 
 class _Folder:
-    """Running sum of luma frames folded onto one tile, at one scale."""
+    """Running sum of luma frames folded onto one tile of the mark's period at one scale: TILE pixels as
+    marked, TILE / 2 for a video downscaled by 2 (whose mark repeats every TILE / 2 pixels; the band's
+    frequencies stay below that tile's Nyquist limit, so its bins are the same frequencies)."""
 
     def __init__(self, scale: int):
         self.scale = scale
-        self.tile = np.zeros((TILE, TILE), dtype=np.float64)
+        self.size = TILE // scale
+        self.tile = np.zeros((self.size, self.size), dtype=np.float64)
 
     def add(self, luma: np.ndarray) -> None:
-        if self.scale != 1:
-            height, width = luma.shape
-            luma = np.asarray(Image.fromarray(luma).resize((width * self.scale, height * self.scale),
-                                                           Image.Resampling.BICUBIC))
         luma = luma - luma.mean()
         height, width = luma.shape
-        padded = np.zeros((-(-height // TILE) * TILE, -(-width // TILE) * TILE), dtype=np.float32)
+        size = self.size
+        padded = np.zeros((-(-height // size) * size, -(-width // size) * size), dtype=np.float32)
         padded[:height, :width] = luma
-        self.tile += padded.reshape(padded.shape[0] // TILE, TILE, padded.shape[1] // TILE, TILE).sum(axis=(0, 2))
+        self.tile += padded.reshape(padded.shape[0] // size, size, padded.shape[1] // size, size).sum(axis=(0, 2))
 
 
 def _read(tile: np.ndarray, scale: int, frames: int) -> Detection:
-    observed = np.fft.fft2(tile)[_KEY.rows, _KEY.cols]
+    size = tile.shape[0]
+    rows, cols = _KEY.rows % size, _KEY.cols % size  # signed frequencies as this tile's bins
+    observed = np.fft.fft2(tile)[rows, cols]
     relative = np.exp(1j * (np.angle(observed) - _KEY.phases))  # phase seen relative to the key's
     sync = _KEY.owner < 0
-    grid = np.zeros((TILE, TILE), dtype=np.complex128)
-    grid[_KEY.rows[sync], _KEY.cols[sync]] = relative[sync]
-    grid[-_KEY.rows[sync] % TILE, -_KEY.cols[sync] % TILE] = np.conj(relative[sync])
-    scores = np.fft.ifft2(grid).real * TILE * TILE / math.sqrt(2 * sync.sum())
+    grid = np.zeros((size, size), dtype=np.complex128)
+    grid[rows[sync], cols[sync]] = relative[sync]
+    grid[-rows[sync] % size, -cols[sync] % size] = np.conj(relative[sync])
+    scores = np.fft.ifft2(grid).real * size * size / math.sqrt(2 * sync.sum())
     shift = np.unravel_index(int(np.argmax(scores)), scores.shape)
     score = float(scores[shift])
     bound = min(1.0, HYPOTHESES * math.exp(-score * score / 2)) if score > 0 else 1.0
     found = score >= THRESHOLD
     payload = None
     if found:
-        turn = np.exp(2j * np.pi * (_KEY.rows * shift[0] + _KEY.cols * shift[1]) / TILE)
+        turn = np.exp(2j * np.pi * (rows * shift[0] + cols * shift[1]) / size)
         votes = (relative * turn).real
         sums = np.bincount(_KEY.owner[~sync], weights=votes[~sync], minlength=PAYLOAD_BITS + CHECK_BITS)
         word = int("".join("1" if value > 0 else "0" for value in sums), 2)
