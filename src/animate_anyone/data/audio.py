@@ -34,15 +34,6 @@ class AudioClip:
         return self.samples.shape[1] / self.rate
 
 
-def has_audio(path: str | os.PathLike) -> bool:
-    """Whether a media file has an audio stream (False for files PyAV cannot open)."""
-    try:
-        with av.open(str(path)) as container:
-            return bool(container.streams.audio)
-    except (av.error.FFmpegError, UnicodeDecodeError):
-        return False
-
-
 def read_driving_audio(path: str | os.PathLike, num_frames: int, fps: float) -> AudioClip | None:
     """The audio that plays with the first `num_frames` frames of the video `path` (at `fps`), or None
     when it has no audio stream. Starts at the first video frame's time; silence pads a short track."""
