@@ -17,7 +17,8 @@ not a project dependency), the library's DWT-DCT mark is measured too, per frame
 over frames, on 256x256 clips after CRF 28: the reason this project has its own mark.
 
 Results go to OUTPUT/results.jsonl (one line per video, so an interrupted run resumes) and
-OUTPUT/summary.md (the table of docs/provenance.md).
+OUTPUT/summary.md (the table of docs/provenance.md); `--marked 0 --unmarked 0 --library 0` only
+summarises what OUTPUT holds.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def marked_runs(count: int, done: set, out):
     """One step per marked video (a generator, so that marked and unmarked runs interleave)."""
-    seeds = split_seeds("test", count * len(SIZES), first=0)
+    seeds = split_seeds("test", count * len(SIZES), first=0) if count else []
     for index, seed in enumerate(seeds):
         width, height = SIZES[index % len(SIZES)]
         key = f"marked/{seed}/{width}x{height}"
@@ -126,7 +127,7 @@ def marked_runs(count: int, done: set, out):
 
 def unmarked_runs(count: int, done: set, out, with_media: bool):
     """One step per unmarked procedural video (a generator, like `marked_runs`)."""
-    seeds = split_seeds("test", count, first=50_000)  # disjoint from the marked clips' seeds
+    seeds = split_seeds("test", count, first=50_000) if count else []  # disjoint from the marked clips' seeds
     media = sorted(MEDIA.glob("*.mp4")) if MEDIA.is_dir() and with_media else []
     for path in media:  # 24-frame windows of the sample media, as they are
         frames = np.stack(list(iter_video_frames(path)))
@@ -263,7 +264,7 @@ def main() -> None:
             next(marked, None)
             for _ in range(per_marked):
                 next(unmarked, None)
-    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    rows = list({row["key"]: row for row in map(json.loads, results.read_text().splitlines())}.values())
     summary = summarize(rows) + f"\nWall time of this (resumed) run: {time.perf_counter() - start:.0f} s.\n"
     (args.output / "summary.md").write_text(summary)
     print(summary)
