@@ -149,9 +149,9 @@ def unmarked_runs(count: int, done: set, out, with_media: bool):
             found = watermark.detect(decode(encode(clip.frames, crf)))
             out.write(json.dumps({"key": key, "kind": "unmarked", "size": "128x128", "found": found.found,
                                   "score": round(found.score, 3)}) + "\n")
-        out.flush()
-        if index % 50 == 0:
-            print(key, round(found.score, 2), flush=True)
+            out.flush()
+            if index % 50 == 0:
+                print(key, round(found.score, 2), flush=True)
         yield
 
 
