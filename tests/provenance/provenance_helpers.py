@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-SIZE = 256  # the benchmark's smallest size where the mark holds after CRF 28 (docs/provenance.md)
+SIZE = 256  # clips for the writer and verify tests (the CRF-28 test uses 512x768, see there)
 FPS = 24
 
 
