@@ -93,3 +93,24 @@ def test_interrupt_during_start_up_is_one_line(animate_command, after):
     code, err = interrupt(process, moment)
     assert (code, err) == (130, "animate-anyone: interrupted\n")
 
+
+
+def test_interrupt_while_denoising_is_one_line(animate_command):
+    """Ctrl-C once the progress bar has started: the bar's lines, then one line, exit 130, no output."""
+    steps = animate_command.index("--steps") + 1
+    animate_command[steps] = "200"  # long enough that the signal cannot arrive after the last step
+    process = subprocess.Popen(animate_command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    before = ""
+
+    def denoising_started() -> bool:
+        nonlocal before
+        before += process.stderr.read(1)
+        return "denoising" in before
+
+    code, err = interrupt(process, denoising_started)
+    assert code == 130
+    lines = (before + err).replace("\r", "\n").strip().splitlines()
+    assert lines[-1] == "animate-anyone: interrupted"
+    assert "Traceback" not in before + err
+    output = Path(animate_command[animate_command.index("--output") + 1])
+    assert not output.exists() and not list(output.parent.glob("*.mp4*"))
