@@ -7,6 +7,11 @@ the pose and the temporal layers visibly change the output of an untrained pipel
 
 from __future__ import annotations
 
+import os
+import struct
+import zlib
+from pathlib import Path
+
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from diffusers.models.unets.unet_motion_model import AnimateDiffTransformer3D
@@ -94,3 +99,16 @@ def tiny_pipeline(seed: int = 0) -> AnimateAnyonePipeline:
     pipeline = AnimateAnyonePipeline(**tiny_components(seed))
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
+
+
+def write_png_header(path: str | os.PathLike, width: int, height: int) -> Path:
+    """A tiny PNG whose header claims `width` x `height` RGB pixels (a decompression bomb's header):
+    what an image loader must refuse before decoding anything."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, deflate, no interlace
+    body = zlib.compress(b"\0" * 1024)  # a few rows' worth: the rest would only appear when decoding
+    path = Path(path)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    return path

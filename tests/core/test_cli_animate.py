@@ -14,7 +14,7 @@ from PIL import Image
 
 from animate_anyone.cli import main
 from animate_anyone.data.video_io import video_info, write_video
-from animate_anyone.testing import tiny_pipeline
+from animate_anyone.testing import tiny_pipeline, write_png_header
 
 
 @pytest.fixture
@@ -83,6 +83,9 @@ def broken_model(tmp_path: Path) -> Path:
 BAD_INPUTS = {
     "missing reference": (lambda t, r, p: dict(reference=t / "nope.png"), "image not found"),
     "unreadable reference": (lambda t, r, p: dict(reference=_text_file(t / "fake.png")), "cannot read image"),
+    "decompression bomb reference": (lambda t, r, p: dict(reference=write_png_header(t / "bomb.png", 60000, 60000)),
+                                     "refusing to decode"),
+    "decompression bomb in pose folder": (lambda t, r, p: dict(pose=_bomb_in(p)), "refusing to decode"),
     "missing pose": (lambda t, r, p: dict(pose=t / "nope.mp4"), "not found"),
     "unreadable pose video": (lambda t, r, p: dict(pose=_text_file(t / "fake_kps.mp4")), "cannot read video"),
     "empty pose folder": (lambda t, r, p: dict(pose=_empty_dir(t / "empty")), "no pose images"),
@@ -96,6 +99,11 @@ BAD_INPUTS = {
                           "unknown scheduler 'heun': expected one of ddim, dpm++2m, unipc, euler"),
     "not an mp4": (lambda t, r, p: dict(output=t / "out.avi"), ".mp4"),
 }
+
+
+def _bomb_in(folder: Path) -> Path:
+    write_png_header(folder / "999.png", 20000, 9000)  # 180 MP: over Pillow's own limit as well as ours
+    return folder
 
 
 def _text_file(path: Path) -> Path:
@@ -191,6 +199,20 @@ def test_reference_images_are_read_upright_and_in_8_bits(tmp_path):
     transparent.save(tmp_path / "clear.png")
     assert np.asarray(load_image(tmp_path / "clear.png")).max() == 255
     assert np.asarray(load_image(tmp_path / "clear.png", background=(0, 0, 0))).max() == 0
+
+
+@pytest.mark.parametrize("width, height", [(60000, 60000), (9000, 9000), (8193, 8192)])
+def test_images_over_the_pixel_limit_are_refused_before_decoding(tmp_path, width, height, monkeypatch):
+    from animate_anyone.data.video_io import MAX_PIXELS, load_image
+    from animate_anyone.errors import InputError
+
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoding started"))
+    write_png_header(tmp_path / "big.png", width, height)
+    assert width * height > MAX_PIXELS
+    with pytest.raises(InputError, match="refusing to decode"):
+        load_image(tmp_path / "big.png")
 
 
 @pytest.mark.parametrize("content, message", [(b"definitely not a checkpoint", "refusing .*nothing in it was run"),

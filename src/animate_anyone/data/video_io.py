@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +24,16 @@ from animate_anyone.errors import InputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".gif")
+# Largest image or video frame accepted (8192 x 8192, 200 MB as 8-bit RGB): above any ordinary camera
+# photo, far below what a forged header can claim. Checked from the header, before anything is decoded.
+MAX_PIXELS = 8192 * 8192
+
+
+def check_pixel_count(width: int, height: int, what: str) -> None:
+    """Refuse a `width` x `height` picture above MAX_PIXELS (a decompression bomb, or just too big)."""
+    if width * height > MAX_PIXELS:
+        raise InputError(f"{what} is {width}x{height} pixels, more than the {MAX_PIXELS / 1e6:.0f} megapixels "
+                         "accepted; refusing to decode it")
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,12 @@ def _open(path: str | os.PathLike) -> av.container.InputContainer:
     if not container.streams.video:
         container.close()
         raise InputError(f"no video stream in {path}")
+    context = container.streams.video[0].codec_context
+    try:
+        check_pixel_count(context.width, context.height, f"video {path}")
+    except InputError:
+        container.close()
+        raise
     return container
 
 
@@ -64,6 +81,15 @@ def video_info(path: str | os.PathLike) -> VideoInfo:
 def count_frames(path: str | os.PathLike) -> int:
     """The frames that actually decode: the one frame count datasets use (`data prepare`, `train`)."""
     return sum(1 for _ in iter_video_frames(path))
+
+
+def video_duration(path: str | os.PathLike) -> float | None:
+    """Seconds, as the container's header says (None when it does not), without decoding."""
+    with contextlib.closing(_open(path)) as container:
+        stream = container.streams.video[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        return container.duration / av.time_base if container.duration is not None else None
 
 
 def iter_video_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
@@ -106,9 +132,16 @@ def load_image(path: str | os.PathLike, background: tuple[int, int, int] = (255,
     if not path.is_file():
         raise InputError(f"image not found: {path}")
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():  # Pillow warns from 89 MP on: our own limit speaks first
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)  # reads the header only
+        with image:
+            check_pixel_count(image.width, image.height, f"image {path}")
             image.load()
         image = ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError as error:  # Pillow's own, higher limit, checked as it reads the header
+        raise InputError(f"image {path} is over the {MAX_PIXELS / 1e6:.0f} megapixels accepted ({error}); "
+                         "refusing to decode it") from None
     except (UnidentifiedImageError, OSError) as error:
         raise InputError(f"cannot read image {path}: {error}") from None
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16/32-bit: scale to 8 bits, don't clip
