@@ -77,3 +77,17 @@ def use_channels_last(pipeline) -> None:
         model = getattr(pipeline, name, None)
         if model is not None:
             model.to(memory_format=torch.channels_last)
+
+
+def machine_device_and_dtype() -> tuple[torch.device, torch.dtype]:
+    """The best this machine has: the first CUDA GPU in fp16, else Apple's MPS in fp32, else the CPU in fp32."""
+    if torch.cuda.is_available():
+        return torch.device("cuda"), torch.float16
+    if torch.backends.mps.is_available():
+        return torch.device("mps"), torch.float32
+    return torch.device("cpu"), torch.float32
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """The user-facing name of `dtype` (the inverse of DTYPES)."""
+    return next(name for name, value in DTYPES.items() if value == dtype)

@@ -1,0 +1,91 @@
+"""One generation job's work: the pipeline run with progress and cancel, and what it leaves in its folder.
+
+A job folder holds the inputs as used (`reference.*`, the driving input), `animation.mp4`,
+`contact-sheet.png` and `settings.json`, whose `command` recreates the video from that folder with the
+CLI (same model, device, dtype, seed and options). A job that fails or is cancelled removes its folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from animate_anyone.cli.animate import generation_options
+from animate_anyone.data.contact_sheet import contact_sheet
+from animate_anyone.data.video_io import atomic_output, save_image, write_video
+from animate_anyone.pipelines.loading import SHIPPED_MODEL
+from animate_anyone.ui.jobs import Job
+from animate_anyone.ui.step_callback import call_with_step_callback
+
+VIDEO_NAME, SHEET_NAME, SETTINGS_NAME = "animation.mp4", "contact-sheet.png", "settings.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that fixes a result; file names are relative to the job folder."""
+
+    model: str  # what `--model` takes
+    reference: str
+    pose: str
+    width: int
+    height: int
+    frames: int
+    fps: float
+    steps: int
+    guidance: float
+    seed: int
+    context_frames: int
+    context_overlap: int
+    align: bool
+    device: str
+    dtype: str
+
+    def command(self) -> list[str]:
+        """The `animate-anyone animate` command that makes the same video, run in the job folder."""
+        command = ["animate-anyone", "animate", "--reference", self.reference, "--pose", self.pose,
+                   "--output", VIDEO_NAME, "--contact-sheet", SHEET_NAME]
+        if self.model != SHIPPED_MODEL:
+            command += ["--model", self.model]
+        for flag, value in [("--width", self.width), ("--height", self.height), ("--frames", self.frames),
+                            ("--fps", self.fps), ("--steps", self.steps), ("--guidance", self.guidance),
+                            ("--seed", self.seed), ("--context-frames", self.context_frames),
+                            ("--context-overlap", self.context_overlap), ("--device", self.device),
+                            ("--dtype", self.dtype)]:
+            command += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        return command + ([] if self.align else ["--no-align"])
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "command": shlex.join(self.command())}, indent=2)
+
+
+def denoise(pipeline, job: Job, reference: Image.Image, poses: list[Image.Image], settings: Settings) -> np.ndarray | None:
+    """The video as (F, H, W, 3) uint8, or None if the job was cancelled (it stops after the current step)."""
+    def on_step_end(pipe, step: int, timestep, callback_kwargs: dict) -> dict:
+        job.step_finished()
+        if job.cancel_requested.is_set():
+            pipe._interrupt = True
+        return {}
+
+    generator = torch.Generator(device="cpu").manual_seed(settings.seed)
+    frames = call_with_step_callback(pipeline, on_step_end, reference_image=reference, pose_frames=poses,
+                                     generator=generator, **generation_options(settings, settings.width,
+                                                                              settings.height))
+    if job.cancel_requested.is_set():
+        return None
+    return (np.clip(frames[0], 0, 1) * 255).round().astype(np.uint8)
+
+
+def write_results(folder: Path, video: np.ndarray, reference: Image.Image, poses: list[Image.Image],
+                  settings: Settings) -> list[Path]:
+    """The video, the contact sheet and the settings, each written whole or not at all."""
+    write_video(folder / VIDEO_NAME, video, fps=settings.fps)
+    save_image(folder / SHEET_NAME, contact_sheet(reference, poses, [Image.fromarray(frame) for frame in video]))
+    with atomic_output(folder / SETTINGS_NAME) as temp:
+        temp.write_text(settings.to_json() + "\n")
+    return [folder / VIDEO_NAME, folder / SHEET_NAME, folder / SETTINGS_NAME]

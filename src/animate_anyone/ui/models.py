@@ -1,0 +1,76 @@
+"""The models the web UI offers: each loaded once, on first use or by a warm-up, and kept in memory."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from animate_anyone.pipelines.loading import SHIPPED_MODEL, SHIPPED_MODEL_SIZE, TINY_RANDOM
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """What the page proposes for a model: its size, steps and guidance."""
+
+    width: int
+    height: int
+    steps: int
+    guidance: float
+
+
+# The shipped model runs at its training size, with the demo's steps and guidance (its best on test seeds);
+# a real (SD-1.5-size) model at the published 512x768 with the CLI's defaults.
+SHIPPED_DEFAULTS = ModelDefaults(*SHIPPED_MODEL_SIZE, steps=20, guidance=2.0)
+REAL_MODEL_DEFAULTS = ModelDefaults(512, 768, steps=25, guidance=3.5)
+TINY_RANDOM_DEFAULTS = ModelDefaults(32, 32, steps=4, guidance=2.0)
+
+
+@dataclass
+class ModelEntry:
+    name: str  # what the page shows
+    source: str  # what load_pipeline takes and the CLI's --model
+    defaults: ModelDefaults
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    pipeline: object | None = field(default=None, repr=False)
+
+
+class ModelShelf:
+    """Named models on one device, in one dtype; `get(name)` loads a model the first time only."""
+
+    def __init__(self, sources: list[str], device: torch.device, dtype: torch.dtype):
+        self.device, self.dtype = device, dtype
+        self.entries: dict[str, ModelEntry] = {}
+        for source in sources:
+            name = source if source in (SHIPPED_MODEL, TINY_RANDOM) else Path(source).resolve().name
+            while name in self.entries:  # two folders with the same name: number the second
+                name += "'"
+            defaults = {SHIPPED_MODEL: SHIPPED_DEFAULTS, TINY_RANDOM: TINY_RANDOM_DEFAULTS}.get(source,
+                                                                                                REAL_MODEL_DEFAULTS)
+            resolved = source if source in (SHIPPED_MODEL, TINY_RANDOM) else str(Path(source).resolve())
+            self.entries[name] = ModelEntry(name, resolved, defaults)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    def get(self, name: str):
+        """The loaded pipeline of `name` (InputError if its folder cannot be loaded)."""
+        from animate_anyone.pipelines.loading import load_pipeline
+
+        entry = self.entries[name]
+        with entry.lock:
+            if entry.pipeline is None:
+                entry.pipeline = load_pipeline(entry.source, self.device, self.dtype)
+                entry.pipeline.set_progress_bar_config(disable=True)  # the page shows progress
+            return entry.pipeline
+
+    def check_folders(self) -> None:
+        """Fail early, with one line, on a --model that is not a complete pipeline folder."""
+        from animate_anyone.pipelines.loading import check_pipeline_folder
+
+        for entry in self.entries.values():
+            if entry.source not in (SHIPPED_MODEL, TINY_RANDOM):
+                check_pipeline_folder(Path(entry.source))
