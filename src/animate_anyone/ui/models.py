@@ -58,8 +58,14 @@ class ModelShelf:
 
     def get(self, name: str):
         """The loaded pipeline of `name` (InputError if its folder cannot be loaded)."""
+        from diffusers.utils import logging as diffusers_logging
+        from transformers.utils import logging as transformers_logging
+
         from animate_anyone.pipelines.loading import load_pipeline
 
+        diffusers_logging.set_verbosity_error()  # as `animate` does: no loading bars or notes in the server log
+        diffusers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()
         entry = self.entries[name]
         with entry.lock:
             if entry.pipeline is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -22,8 +23,8 @@ from animate_anyone.ui.models import ModelShelf
 
 
 def serve(models: list[str], host: str, port: int, max_frames: int, max_upload_mb: float,
-          output_dir: str | None, on_ready=None) -> None:
-    """Serve until interrupted; `on_ready(url)` is called once the page answers."""
+          output_dir: str | None) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM); a temporary output folder is removed then."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from animate_anyone.ui.app import Server, build_app
 
@@ -38,22 +39,32 @@ def serve(models: list[str], host: str, port: int, max_frames: int, max_upload_m
     folder = Path(output_dir) if keep else Path(tempfile.mkdtemp(prefix="animate-anyone-ui-"))
     folder.mkdir(parents=True, exist_ok=True)
     server = Server(shelf, JobBoard(shelf.names), Limits(int(max_upload_mb * 2**20), max_frames), folder)
-    app = build_app(server)
+    app = None
     try:
-        _, url, _ = app.queue().launch(
-            server_name=host, server_port=port, share=False, max_file_size=f"{max_upload_mb:g}mb",
-            allowed_paths=[str(folder)], ssr_mode=False, inbrowser=False, prevent_thread_lock=True,
-            quiet=True, show_error=True)
+        app = build_app(server)
+        try:
+            _, url, _ = app.queue().launch(
+                server_name=host, server_port=port, share=False, max_file_size=f"{max_upload_mb:g}mb",
+                allowed_paths=[str(folder)], ssr_mode=False, inbrowser=False, prevent_thread_lock=True,
+                quiet=True, show_error=True)
+        except OSError as error:
+            raise InputError(f"cannot serve on {host}:{port}: {error}") from None
         threading.Thread(target=_warm_up, args=(shelf,), daemon=True).start()
-        print(f"animate-anyone ui: serving {url} (models: {', '.join(shelf.names)}; "
-              f"{device.type}, {dtype_name(dtype)}); Ctrl-C stops it", file=sys.stderr, flush=True)
-        if on_ready is not None:
-            on_ready(url)
+        print(f"animate-anyone ui: serving {url} (models: {', '.join(shelf.names)}; {device.type}, "
+              f"{dtype_name(dtype)}; results in {folder}{'' if keep else ', temporary'}); Ctrl-C stops it",
+              file=sys.stderr, flush=True)
+        if threading.current_thread() is threading.main_thread():  # SIGTERM stops it as Ctrl-C does, cleanly
+            signal.signal(signal.SIGTERM, _interrupt)
         app.block_thread()
     finally:
-        app.close()
+        if app is not None:
+            app.close()
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _warm_up(shelf: ModelShelf) -> None:
