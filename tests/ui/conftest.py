@@ -23,8 +23,8 @@ def ui_server(tmp_path_factory):
     output = tmp_path_factory.mktemp("ui-output")
     log = tmp_path_factory.mktemp("ui-log") / "server.log"
     options = ["--model", "tiny-random", "--max-frames", "48", "--max-upload-mb", "5", "--output", str(output)]
-    with ui_child(options, log, timeout=START_TIMEOUT) as (url, _):
-        yield url, output
+    with ui_child(options, log, timeout=START_TIMEOUT) as server:
+        yield server.url, output
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -34,10 +35,17 @@ def wait_for_page(url: str, process: subprocess.Popen, timeout: float) -> float:
     raise TimeoutError(f"no page at {url} after {timeout} s")
 
 
+@dataclass(frozen=True)
+class ChildServer:
+    url: str
+    page_seconds: float  # from spawning the process to the first page
+    process: subprocess.Popen
+
+
 @contextlib.contextmanager
-def ui_child(options: list[str], log_path: Path, timeout: float = 120) -> Iterator[tuple[str, float]]:
-    """(url, seconds from process start to the first page) of `animate-anyone ui OPTIONS` on 127.0.0.1;
-    the server's output goes to `log_path` (printed to stderr if starting fails); stopped on exit."""
+def ui_child(options: list[str], log_path: Path, timeout: float = 120) -> Iterator[ChildServer]:
+    """`animate-anyone ui OPTIONS` on 127.0.0.1, once its page answers; its output goes to `log_path`
+    (printed to stderr if starting fails); stopped on exit."""
     port = free_loopback_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     with open(log_path, "w+") as log:
@@ -51,7 +59,7 @@ def ui_child(options: list[str], log_path: Path, timeout: float = 120) -> Iterat
                 log.seek(0)
                 print(log.read()[-5000:], file=sys.stderr)
                 raise
-            yield url, seconds
+            yield ChildServer(url, seconds, process)
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited with code {process.returncode} while in use")
         finally:
