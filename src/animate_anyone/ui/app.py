@@ -28,8 +28,8 @@ from animate_anyone.pose.sources import KEYPOINT_SUFFIX, RENDERED_NAME_SUFFIX
 from animate_anyone.runtime import dtype_name
 from animate_anyone.ui.examples import MOTIONS, example_pose_videos, example_references, write_motion_keypoints
 from animate_anyone.ui.generation import Settings, denoise, write_results
-from animate_anyone.ui.inputs import Limits, check_size_and_frames, check_upload, load_driving
-from animate_anyone.ui.jobs import Job, JobBoard
+from animate_anyone.ui.inputs import Limits, check_size_and_frames, check_upload, field_number, load_driving
+from animate_anyone.ui.jobs import JobBoard
 from animate_anyone.ui.models import ModelShelf
 from animate_anyone.ui.preview import write_preview
 
@@ -105,6 +105,30 @@ def read_job_inputs(server: Server, folder: Path, model: str, reference_upload, 
     reference = load_image(reference_file)
     poses, warnings = load_driving(driving_file, server.limits, frames, width, height, reference, align)
     return reference, poses, warnings, reference_file, driving_file
+
+
+def prepare_generation(server: Server, folder: Path, model: str, reference_upload, driving_upload, motion: str,
+                       *fields, align: bool):
+    """Everything a job needs, checked before it joins its model's line: (pipeline, reference, poses,
+    warnings, settings). `fields`: width, height, frames, steps, guidance, seed, window frames, overlap."""
+    names = ["width", "height", "frames", "steps", "guidance", "seed", "frames per window", "window overlap"]
+    width, height, frames, steps, guidance, seed, window, overlap = (
+        field_number(value, name, whole=name != "guidance") for value, name in zip(fields, names, strict=True))
+    reference, poses, warnings, reference_file, driving_file = read_job_inputs(
+        server, folder, model, reference_upload, driving_upload, motion, width, height, frames, align)
+    pipeline = server.shelf.get(model)
+    settings = Settings(model=server.shelf.entries[model].source, reference=reference_file.name,
+                        pose=driving_file.name, width=width, height=height, frames=len(poses.images),
+                        fps=float(poses.fps), steps=steps, guidance=guidance, seed=seed, context_frames=window,
+                        context_overlap=overlap, align=align, device=str(server.shelf.device),
+                        dtype=dtype_name(server.shelf.dtype))
+    try:  # sizes, steps, guidance and windows, as the pipeline would check them
+        pipeline.check_inputs(num_pose_frames=len(poses.images), height=height, width=width,
+                              num_inference_steps=steps, guidance_scale=guidance, context_frames=window,
+                              context_overlap=overlap, decode_chunk_size=8, output_type="np")
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return pipeline, reference, poses.images, warnings, settings
 
 
 def notes(warnings: list[str]) -> str:
@@ -194,7 +218,9 @@ def build_app(server: Server) -> gr.Blocks:
         def make_preview(model_name, reference_upload, driving_upload, motion_name, width_value, height_value,
                          frame_count, align_poses):
             with page_errors("preview"), tempfile.TemporaryDirectory(prefix="preview-") as scratch:
-                width_value, height_value, frame_count = int(width_value), int(height_value), int(frame_count)
+                width_value, height_value, frame_count = (field_number(width_value, "width"),
+                                                          field_number(height_value, "height"),
+                                                          field_number(frame_count, "frames"))
                 reference_image, poses, warnings, _, _ = read_job_inputs(
                     server, Path(scratch), model_name, reference_upload, driving_upload, motion_name,
                     width_value, height_value, frame_count, bool(align_poses))
@@ -209,38 +235,24 @@ def build_app(server: Server) -> gr.Blocks:
         def generate(model_name, reference_upload, driving_upload, motion_name, width_value, height_value,
                      frame_count, step_count, guidance_scale, seed_value, window, overlap, align_poses,
                      request: gr.Request, progress=gr.Progress()):
-            job = server.board.open(model_name, request.session_hash if request else "", int(step_count))
+            job = server.board.open(model_name, request.session_hash if request else "")
             folder = server.new_folder("jobs")
             finished, worker = False, None
             unchanged = (gr.update(),) * 4  # result, sheet, downloads, settings
             try:
                 with page_errors("generation"):
-                    width_value, height_value, frame_count = int(width_value), int(height_value), int(frame_count)
-                    reference_image, poses, warnings, reference_file, driving_file = read_job_inputs(
+                    pipeline, reference_image, poses, warnings, options = prepare_generation(
                         server, folder, model_name, reference_upload, driving_upload, motion_name, width_value,
-                        height_value, frame_count, bool(align_poses))
-                    pipeline = shelf.get(model_name)
-                    options = Settings(
-                        model=shelf.entries[model_name].source, reference=reference_file.name, pose=driving_file.name,
-                        width=width_value, height=height_value, frames=len(poses.images), fps=float(poses.fps),
-                        steps=int(step_count), guidance=float(guidance_scale), seed=int(seed_value),
-                        context_frames=int(window), context_overlap=int(overlap), align=bool(align_poses),
-                        device=str(shelf.device), dtype=dtype_name(shelf.dtype))
-                    try:
-                        pipeline.check_inputs(num_pose_frames=len(poses.images), height=height_value,
-                                              width=width_value, num_inference_steps=options.steps,
-                                              guidance_scale=options.guidance, context_frames=options.context_frames,
-                                              context_overlap=options.context_overlap, decode_chunk_size=8,
-                                              output_type="np")
-                    except ValueError as error:
-                        raise InputError(str(error)) from None
+                        height_value, frame_count, step_count, guidance_scale, seed_value, window, overlap,
+                        align=bool(align_poses))
+                    job.total_steps = options.steps
                 for place in server.board.queues[model_name].wait_turn(job, POLL_SECONDS):
                     yield f"Waiting for {model_name}: {place} job(s) ahead of this one.", *unchanged
                 if job.cancel_requested.is_set():
                     yield "Cancelled while waiting; nothing was generated.", *unchanged
                     return
                 job.started = time.monotonic()
-                worker = ResultThread(denoise, pipeline, job, reference_image, poses.images, options)
+                worker = ResultThread(denoise, pipeline, job, reference_image, poses, options)
                 worker.start()
                 while worker.is_alive():
                     worker.join(POLL_SECONDS)
@@ -252,10 +264,10 @@ def build_app(server: Server) -> gr.Blocks:
                         yield (f"Cancelled after denoising step {job.steps_done} of {job.total_steps}; nothing was "
                                "kept."), *unchanged
                         return
-                    files = write_results(folder, video, reference_image, poses.images, options)
+                    files = write_results(folder, video, reference_image, poses, options)
                 finished = True
                 seconds = time.monotonic() - job.started
-                yield (f"Done: {len(video)} frames, {width_value}x{height_value}, {options.fps:g} fps, "
+                yield (f"Done: {len(video)} frames, {options.width}x{options.height}, {options.fps:g} fps, "
                        f"in {seconds:.1f} s." + notes(warnings),
                        str(files[0]), str(files[1]), [str(path) for path in files], options.to_json())
             finally:

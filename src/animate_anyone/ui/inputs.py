@@ -46,6 +46,17 @@ def check_upload(path: str | Path | None, limits: Limits, what: str) -> Path:
     return path
 
 
+def field_number(value, name: str, whole: bool = True) -> int | float:
+    """A page field as a number, an int if `whole` (fields reach the handlers unprocessed; they may be empty)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if whole and not number.is_integer():
+        raise InputError(f"{name} must be a whole number, got {value!r}")
+    return int(number) if whole else number
+
+
 def check_size_and_frames(width: int, height: int, frames: int, limits: Limits) -> None:
     if not (8 <= width <= MAX_SIDE and 8 <= height <= MAX_SIDE) or width % 8 or height % 8:
         raise InputError(f"width and height must be multiples of 8 between 8 and {MAX_SIDE}, got {width}x{height}")

@@ -20,7 +20,7 @@ class Job:
     id: int
     model: str
     session: str
-    total_steps: int
+    total_steps: int = 0  # known once the request is checked
     steps_done: int = 0
     started: float | None = None  # when it began to run (after waiting its turn)
     cancel_requested: threading.Event = field(default_factory=threading.Event)
@@ -82,14 +82,15 @@ class JobBoard:
         self._active: dict[int, Job] = {}
         self._lock = threading.Lock()
 
-    def open(self, model: str, session: str, total_steps: int) -> Job:
-        job = Job(next(self._ids), model, session, total_steps)
+    def open(self, model: str, session: str) -> Job:
+        job = Job(next(self._ids), model, session)
         with self._lock:
             self._active[job.id] = job
         return job
 
     def close(self, job: Job) -> None:
-        self.queues[job.model].leave(job)
+        if job.model in self.queues:  # a job for an unknown model was refused before joining a line
+            self.queues[job.model].leave(job)
         with self._lock:
             self._active.pop(job.id, None)
 

@@ -25,13 +25,13 @@ from animate_anyone.ui.models import ModelShelf
 def serve(models: list[str], host: str, port: int, max_frames: int, max_upload_mb: float,
           output_dir: str | None) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM); a temporary output folder is removed then."""
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    from animate_anyone.ui.app import Server, build_app
-
     if max_frames < 1:
         raise InputError(f"--max-frames must be at least 1, got {max_frames}")
     if max_upload_mb <= 0:
         raise InputError(f"--max-upload-mb must be positive, got {max_upload_mb}")
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from animate_anyone.ui.app import Server, build_app
+
     device, dtype = machine_device_and_dtype()
     shelf = ModelShelf(models, device, dtype)
     shelf.check_folders()
