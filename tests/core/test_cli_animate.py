@@ -215,6 +215,17 @@ def test_images_over_the_pixel_limit_are_refused_before_decoding(tmp_path, width
         load_image(tmp_path / "big.png")
 
 
+def test_videos_over_the_pixel_limit_are_refused_before_decoding(tmp_path, monkeypatch):
+    from animate_anyone.data import video_io
+    from animate_anyone.errors import InputError
+
+    write_video(tmp_path / "v.mp4", np.zeros((2, 16, 24, 3), np.uint8), fps=10)
+    monkeypatch.setattr(video_io, "MAX_PIXELS", 16 * 24 - 1)  # the check reads the stream's header, any size
+    for read in (video_io.video_info, video_io.read_video_frames):
+        with pytest.raises(InputError, match="24x16 pixels.*refusing to decode"):
+            read(tmp_path / "v.mp4")
+
+
 @pytest.mark.parametrize("content, message", [(b"definitely not a checkpoint", "refusing .*nothing in it was run"),
                                               (b"PK\x03\x04 truncated zip", "cannot read weight file")])
 def test_foreign_weight_and_keypoint_files_are_one_line_errors(tmp_path, content, message):
