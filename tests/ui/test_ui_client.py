@@ -60,11 +60,17 @@ def test_generate_gives_the_asked_frames_and_settings_that_reproduce_it(ui_serve
     assert np.array_equal(read_video_frames(folder / "animation.mp4"), read_video_frames(folder / "from-the-page.mp4"))
 
 
-def test_generated_motion_drives_a_job(ui_server, media):
+@pytest.mark.parametrize("driving, motion, frames", [
+    (None, "generated motion 1", 4),  # keypoints of a generated motion, fitted to the reference
+    ("ref_man_photo.png", NO_MOTION, 1),  # a raw photo: its pose extracted, fitted to the reference
+])
+def test_generated_motions_and_raw_photos_drive_jobs(ui_server, media, driving, motion, frames):
     url, _ = ui_server
     status, video, *_ = Client(url, verbose=False).predict(
-        *job_args(media / "ref_hero_costume.png", None, frames=4, motion="generated motion 1"), api_name="/generate")
-    assert status.startswith("Done: 4 frames") and video_info(video).num_frames == 4
+        *job_args(media / "ref_hero_costume.png", driving and media / driving, frames=4, motion=motion),
+        api_name="/generate")
+    assert status.startswith(f"Done: {frames} frames") and video_info(video).num_frames == frames
+    assert "⚠" not in status  # both were fitted to the character without a warning
 
 
 def test_pose_preview_draws_the_skeletons_over_the_reference(ui_server, media):

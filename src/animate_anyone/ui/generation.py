@@ -57,7 +57,7 @@ class Settings:
                             ("--seed", self.seed), ("--context-frames", self.context_frames),
                             ("--context-overlap", self.context_overlap), ("--device", self.device),
                             ("--dtype", self.dtype)]:
-            command += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+            command += [flag, str(value)]  # floats in full: the fps of a 30000/1001 video too
         return command + ([] if self.align else ["--no-align"])
 
     def to_json(self) -> str:

@@ -45,8 +45,8 @@ class ModelShelf:
         self.entries: dict[str, ModelEntry] = {}
         for source in sources:
             name = source if source in (SHIPPED_MODEL, TINY_RANDOM) else Path(source).resolve().name
-            while name in self.entries:  # two folders with the same name: number the second
-                name += "'"
+            if name in self.entries:  # two folders of the same name: number the later ones
+                name = f"{name} ({sum(entry.startswith(name) for entry in self.entries) + 1})"
             defaults = {SHIPPED_MODEL: SHIPPED_DEFAULTS, TINY_RANDOM: TINY_RANDOM_DEFAULTS}.get(source,
                                                                                                 REAL_MODEL_DEFAULTS)
             resolved = source if source in (SHIPPED_MODEL, TINY_RANDOM) else str(Path(source).resolve())
