@@ -31,8 +31,8 @@ def browser_or_skip():
 
 
 def test_page_generates_a_playable_video(ui_server, shared_dir, artifacts):
-    sync_playwright, chromium = browser_or_skip()
     (artifacts / MARKER).unlink(missing_ok=True)
+    sync_playwright, chromium = browser_or_skip()
     url, _ = ui_server
     media = shared_dir / "reference" / "media"
     outside = []
