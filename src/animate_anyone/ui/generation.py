@@ -21,7 +21,6 @@ from animate_anyone.data.contact_sheet import contact_sheet
 from animate_anyone.data.video_io import atomic_output, save_image, write_video
 from animate_anyone.pipelines.loading import SHIPPED_MODEL
 from animate_anyone.ui.jobs import Job
-from animate_anyone.ui.step_callback import call_with_step_callback
 
 VIDEO_NAME, SHEET_NAME, SETTINGS_NAME = "animation.mp4", "contact-sheet.png", "settings.json"
 
@@ -69,16 +68,16 @@ def denoise(pipeline, job: Job, reference: Image.Image, poses: list[Image.Image]
     def on_step_end(pipe, step: int, timestep, callback_kwargs: dict) -> dict:
         job.step_finished()
         if job.cancel_requested.is_set():
-            pipe._interrupt = True
+            pipe._interrupt = True  # diffusers' way: the pipeline skips the remaining steps
         return {}
 
     generator = torch.Generator(device="cpu").manual_seed(settings.seed)
-    frames = call_with_step_callback(pipeline, on_step_end, reference_image=reference, pose_frames=poses,
-                                     generator=generator, **generation_options(settings, settings.width,
-                                                                              settings.height))
+    frames = pipeline(reference, poses, generator=generator, callback_on_step_end=on_step_end,
+                      callback_on_step_end_tensor_inputs=[],
+                      **generation_options(settings, settings.width, settings.height)).frames[0]  # batch-first
     if job.cancel_requested.is_set():
         return None
-    return (np.clip(frames[0], 0, 1) * 255).round().astype(np.uint8)
+    return (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
 
 
 def write_results(folder: Path, video: np.ndarray, reference: Image.Image, poses: list[Image.Image],
