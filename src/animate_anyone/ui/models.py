@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from animate_anyone.pipelines.loading import SHIPPED_MODEL, SHIPPED_MODEL_SIZE, TINY_RANDOM
+from animate_anyone.pipelines.loading import SHIPPED_MODEL, TINY_RANDOM, generation_defaults
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,16 @@ class ModelDefaults:
     guidance: float
 
 
-# The shipped model runs at its training size, with the demo's steps and guidance (its best on test seeds);
-# a real (SD-1.5-size) model at the published 512x768 with the CLI's defaults.
-SHIPPED_DEFAULTS = ModelDefaults(*SHIPPED_MODEL_SIZE, steps=20, guidance=2.0)
-REAL_MODEL_DEFAULTS = ModelDefaults(512, 768, steps=25, guidance=3.5)
 TINY_RANDOM_DEFAULTS = ModelDefaults(32, 32, steps=4, guidance=2.0)
+
+
+def model_defaults(source: str) -> ModelDefaults:
+    """The model's own generation defaults (its generation_defaults.json, as `animate` uses them)."""
+    if source == TINY_RANDOM:
+        return TINY_RANDOM_DEFAULTS
+    defaults = generation_defaults(source)
+    return ModelDefaults(defaults["width"], defaults["height"], defaults["num_inference_steps"],
+                         defaults["guidance_scale"])
 
 
 @dataclass
@@ -47,10 +52,8 @@ class ModelShelf:
             name = source if source in (SHIPPED_MODEL, TINY_RANDOM) else Path(source).resolve().name
             if name in self.entries:  # two folders of the same name: number the later ones
                 name = f"{name} ({sum(entry.startswith(name) for entry in self.entries) + 1})"
-            defaults = {SHIPPED_MODEL: SHIPPED_DEFAULTS, TINY_RANDOM: TINY_RANDOM_DEFAULTS}.get(source,
-                                                                                                REAL_MODEL_DEFAULTS)
             resolved = source if source in (SHIPPED_MODEL, TINY_RANDOM) else str(Path(source).resolve())
-            self.entries[name] = ModelEntry(name, resolved, defaults)
+            self.entries[name] = ModelEntry(name, resolved, model_defaults(resolved))
 
     @property
     def names(self) -> list[str]:
