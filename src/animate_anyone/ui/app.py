@@ -128,7 +128,7 @@ def prepare_generation(server: Server, folder: Path, model: str, reference_uploa
                               context_overlap=overlap, decode_chunk_size=8, output_type="np")
     except ValueError as error:
         raise InputError(str(error)) from None
-    return pipeline, reference, poses.images, warnings, settings
+    return pipeline, reference, poses, warnings, settings
 
 
 def notes(warnings: list[str]) -> str:
@@ -252,7 +252,7 @@ def build_app(server: Server) -> gr.Blocks:
                     yield "Cancelled while waiting; nothing was generated.", *unchanged
                     return
                 job.started = time.monotonic()
-                worker = ResultThread(denoise, pipeline, job, reference_image, poses, options)
+                worker = ResultThread(denoise, pipeline, job, reference_image, poses.images, options)
                 worker.start()
                 while worker.is_alive():
                     worker.join(POLL_SECONDS)
@@ -264,7 +264,7 @@ def build_app(server: Server) -> gr.Blocks:
                         yield (f"Cancelled after denoising step {job.steps_done} of {job.total_steps}; nothing was "
                                "kept."), *unchanged
                         return
-                    files = write_results(folder, video, reference_image, poses, options)
+                    files = write_results(folder, pipeline, video, reference_image, poses, options)
                 finished = True
                 seconds = time.monotonic() - job.started
                 yield (f"Done: {len(video)} frames, {options.width}x{options.height}, {options.fps:g} fps, "
@@ -279,8 +279,10 @@ def build_app(server: Server) -> gr.Blocks:
                 server.board.close(job)
 
         def cancel(request: gr.Request):
-            count = server.board.cancel_session(request.session_hash if request else "")
-            return "Cancelling: the job stops after the current step." if count else "Nothing to cancel."
+            steps_done = server.board.cancel_session(request.session_hash if request else "")
+            if not steps_done:
+                return "Nothing to cancel."
+            return f"Cancelling at denoising step {max(steps_done)}: the job stops after the current step."
 
         model.change(model_defaults, inputs=[model], outputs=[width, height, steps, guidance],
                      api_visibility="private")

@@ -7,6 +7,7 @@ CLI (same model, device, dtype, seed and options). A job that fails or is cancel
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 from dataclasses import asdict, dataclass
@@ -16,10 +17,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from animate_anyone.cli.animate import generation_options
+from animate_anyone.cli.animate import driving_audio, generation_options, output_label
 from animate_anyone.data.contact_sheet import contact_sheet
-from animate_anyone.data.video_io import atomic_output, save_image, write_video
+from animate_anyone.data.video_io import atomic_output, save_image
 from animate_anyone.pipelines.loading import SHIPPED_MODEL
+from animate_anyone.pose.sources import PoseSequence
+from animate_anyone.provenance import write_generated_video
 from animate_anyone.ui.jobs import Job
 
 VIDEO_NAME, SHEET_NAME, SETTINGS_NAME = "animation.mp4", "contact-sheet.png", "settings.json"
@@ -80,11 +83,16 @@ def denoise(pipeline, job: Job, reference: Image.Image, poses: list[Image.Image]
     return (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
 
 
-def write_results(folder: Path, video: np.ndarray, reference: Image.Image, poses: list[Image.Image],
+def write_results(folder: Path, pipeline, video: np.ndarray, reference: Image.Image, poses: PoseSequence,
                   settings: Settings) -> list[Path]:
-    """The video, the contact sheet and the settings, each written whole or not at all."""
-    write_video(folder / VIDEO_NAME, video, fps=settings.fps)
-    save_image(folder / SHEET_NAME, contact_sheet(reference, poses, [Image.fromarray(frame) for frame in video]))
+    """The video (through the provenance writer, as `animate` writes it: marked, labelled, with the driving
+    video's sound), the contact sheet and the settings, each written whole or not at all."""
+    as_cli_arguments = argparse.Namespace(**asdict(settings), scheduler=None)
+    label = output_label(pipeline, as_cli_arguments, video.shape, settings.fps)
+    audio = None if poses.driving_video is None else driving_audio(poses.driving_video, len(video), settings.fps)
+    write_generated_video(folder / VIDEO_NAME, video, settings.fps, label, audio=audio)
+    save_image(folder / SHEET_NAME,
+               contact_sheet(reference, poses.images, [Image.fromarray(frame) for frame in video]))
     with atomic_output(folder / SETTINGS_NAME) as temp:
         temp.write_text(settings.to_json() + "\n")
     return [folder / VIDEO_NAME, folder / SHEET_NAME, folder / SETTINGS_NAME]

@@ -94,10 +94,10 @@ class JobBoard:
         with self._lock:
             self._active.pop(job.id, None)
 
-    def cancel_session(self, session: str) -> int:
-        """Ask every job of `session` to stop; how many there were."""
+    def cancel_session(self, session: str) -> list[int]:
+        """Ask every job of `session` to stop; the denoising steps each had done when asked."""
         with self._lock:
             jobs = [job for job in self._active.values() if job.session == session]
         for job in jobs:
             job.cancel_requested.set()
-        return len(jobs)
+        return [job.steps_done for job in jobs]
