@@ -19,6 +19,7 @@ from collections import defaultdict
 
 import numpy as np
 import torch
+from bench_tiny_model import vae_round_trip
 from torch.nn import functional as F
 
 from animate_anyone.data.synthetic import generate_clip, split_seeds
@@ -62,13 +63,6 @@ class ReferenceShareRecorder(ReferenceAttnProcessor):
 def region_l1(generated: np.ndarray, truth: np.ndarray, character: np.ndarray) -> np.ndarray:
     error = np.abs(generated - truth).mean(-1)
     return np.array([error.mean(), error[character].mean(), error[~character].mean()])
-
-
-@torch.no_grad()
-def vae_round_trip(vae, frames: np.ndarray) -> np.ndarray:
-    images = torch.from_numpy(frames).permute(0, 3, 1, 2).float() * 2 - 1
-    decoded = vae.decode(vae.encode(images).latent_dist.mode()).sample
-    return ((decoded.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy()
 
 
 def main() -> None:

@@ -80,12 +80,12 @@ def use_channels_last(pipeline) -> None:
 
 
 def machine_device_and_dtype() -> tuple[torch.device, torch.dtype]:
-    """The best this machine has: the first CUDA GPU in fp16, else Apple's MPS in fp32, else the CPU in fp32."""
-    if torch.cuda.is_available():
-        return torch.device("cuda"), torch.float16
-    if torch.backends.mps.is_available():
-        return torch.device("mps"), torch.float32
-    return torch.device("cpu"), torch.float32
+    """accelerate's device for this process (its GPU, else Apple's MPS, else the CPU); fp16 on a GPU,
+    else fp32."""
+    from accelerate import PartialState
+
+    device = PartialState().device
+    return device, (torch.float16 if device.type == "cuda" else torch.float32)
 
 
 def dtype_name(dtype: torch.dtype) -> str:
