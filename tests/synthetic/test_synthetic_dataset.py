@@ -9,7 +9,8 @@ import pytest
 
 from animate_anyone.cli import main
 from animate_anyone.data.dataset import ReferenceClips, load_dataset_entries
-from animate_anyone.data.synthetic import TEST_SEEDS, generate_clip, write_synthetic_dataset
+from animate_anyone.data.synthetic import TEST_SEEDS, generate_clip
+from animate_anyone.data.synthetic.dataset import write_synthetic_dataset
 from animate_anyone.data.video_io import read_video_frames
 from animate_anyone.pose.keypoints import KeypointSequence
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from animate_anyone.checkpoints import load_pretrained
 from animate_anyone.errors import InputError
-from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
+from animate_anyone.pipelines.components import COMPONENTS, OPTIONAL_COMPONENTS
+
+if TYPE_CHECKING:
+    from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
 
 TINY_RANDOM = "tiny-random"
 SHIPPED_MODEL = "tiny128"
@@ -44,9 +47,8 @@ def check_pipeline_folder(path: Path) -> None:
         index = json.loads(index_path.read_text())
     except json.JSONDecodeError as error:
         raise InputError(f"{index_path} is not valid JSON: {error}") from None
-    expected = ("vae", "image_encoder", "reference_net", "unet", "pose_guider", "scheduler")
-    optional = [name for name in AnimateAnyonePipeline._optional_components if index.get(name) == [None, None]]
-    missing = [name for name in expected
+    optional = [name for name in OPTIONAL_COMPONENTS if index.get(name) == [None, None]]
+    missing = [name for name in COMPONENTS
                if name not in optional and (name not in index or not (path / name).is_dir())]
     if missing:
         raise InputError(f"model folder {path} is missing component(s): {', '.join(missing)}")
@@ -105,4 +107,7 @@ def load_pipeline(model: str | os.PathLike | None, device: torch.device, dtype: 
         raise InputError(f"the shipped model is missing from {path}: reinstall the package, or rebuild it "
                          "with scripts/train_tiny128.sh")
     check_pipeline_folder(path)
+    from animate_anyone.checkpoints import load_pretrained  # diffusers: seconds, only when a model loads
+    from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
+
     return load_pretrained(AnimateAnyonePipeline, path, "model", dtype=dtype).to(device=device)

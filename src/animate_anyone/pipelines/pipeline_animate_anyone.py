@@ -26,6 +26,7 @@ from animate_anyone.models.reference_attention import (
     install_reference_writer,
     use_reference_attn_processor,
 )
+from animate_anyone.pipelines.components import OPTIONAL_COMPONENTS
 from animate_anyone.pipelines.context import context_windows
 from animate_anyone.pipelines.output import AnimateAnyonePipelineOutput
 
@@ -111,7 +112,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
     """
 
     model_cpu_offload_seq = "image_encoder->reference_net->pose_guider->unet->vae"
-    _optional_components = ["reference_net"]  # None: the no-ReferenceNet ablation (CLIP conditioning only)
+    _optional_components = list(OPTIONAL_COMPONENTS)
     # What `callback_on_step_end` may read and replace: the latents (V, 4, F, h, w) and the CLIP image
     # embeddings of the conditional branch (V, 1, D), V = number of videos.
     _callback_tensor_inputs = ["latents", "image_embeds"]

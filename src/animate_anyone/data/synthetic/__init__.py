@@ -5,16 +5,16 @@
     clip.keypoints         # KeypointSequence: OpenPose-18 body, 2 x 21 hand and 68 face points
     clip.pose_maps()       # render_sequence(clip.keypoints): the pose images a model is driven by
 
-`write_synthetic_dataset` writes clips in the dataset layout of `animate-anyone data prepare`
+`animate_anyone.data.synthetic.dataset.write_synthetic_dataset` (not imported here: it pulls in the training
+dataset and with it the models, seconds of imports the web page and `demo` do without) writes clips in the dataset layout of `animate-anyone data prepare`
 (`videos/`, `poses/`, `kps/`, `meta.json`). Seeds are split into train and test ranges that never
 overlap (`seeds`). See docs/synthetic.md.
 """
 
 from animate_anyone.data.synthetic.clip import SyntheticClip, animate, character_of, generate_clip, motion_of
-from animate_anyone.data.synthetic.dataset import SynthReport, write_synthetic_dataset
 from animate_anyone.data.synthetic.seeds import SPLITS, TEST_SEEDS, TRAIN_SEEDS, split_of, split_seeds
 
 __all__ = [
-    "SPLITS", "TEST_SEEDS", "TRAIN_SEEDS", "SynthReport", "SyntheticClip", "animate", "character_of", "generate_clip",
-    "motion_of", "split_of", "split_seeds", "write_synthetic_dataset",
+    "SPLITS", "TEST_SEEDS", "TRAIN_SEEDS", "SyntheticClip", "animate", "character_of", "generate_clip", "motion_of",
+    "split_of", "split_seeds",
 ]
