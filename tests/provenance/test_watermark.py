@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import av
 import numpy as np
 import pytest
 
@@ -35,6 +38,36 @@ def test_a_crop_at_any_offset_keeps_mark_and_payload(clip_frames):
     cropped = marked[:, 13:13 + 230, 21:21 + 228]  # the tile is found at its new cyclic shift
     found = watermark.detect(cropped)
     assert found.found and found.payload == 12345
+
+
+def h264(frames: np.ndarray, crf: int) -> np.ndarray:
+    """`frames` through an H.264 (yuv420p) encode at `crf` and back."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = {"crf": str(crf)}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    with av.open(io.BytesIO(buffer.getvalue())) as container:
+        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+
+
+def test_mark_and_payload_survive_crf_28_at_256_pixels(clip_frames):
+    # the writer's CRF 18, then a CRF 28 re-encode (the benchmark's 256x256 goal, docs/provenance.md)
+    reencoded = h264(h264(watermark.embed(clip_frames, 0x5EED15), 18), 28)
+    found = watermark.detect(reencoded)
+    assert found.found and found.payload == 0x5EED15 and found.score > 2 * watermark.THRESHOLD
+    assert not watermark.detect(h264(clip_frames, 28)).found
+
+
+def test_whitening_takes_out_smooth_content_and_evens_out_contrast():
+    ramp = np.add.outer(np.arange(32.0), 2 * np.arange(32.0))  # a smooth gradient: nothing left
+    assert np.abs(watermark.whiten(ramp)[1:-1, 1:-1]).max() < 1e-4
+    texture = np.random.default_rng(0).normal(0, 1, (32, 32))
+    faint, strong = watermark.whiten(10 * texture), watermark.whiten(500 * texture)  # 50 times the contrast
+    assert np.std(strong) == pytest.approx(np.std(faint), rel=0.05) and np.std(faint) > 0.5
 
 
 def test_payload_is_a_24_bit_hash_and_out_of_range_payloads_are_refused():
