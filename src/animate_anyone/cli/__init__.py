@@ -14,7 +14,7 @@ import sys
 import warnings
 
 # Modules under animate_anyone.cli that each register one command (or command group).
-COMMAND_MODULES = ["demo", "animate", "convert", "evaluate", "pose", "train", "data", "verify", "ui"]
+COMMAND_MODULES = ["demo", "animate", "batch", "convert", "evaluate", "pose", "train", "data", "verify", "ui"]
 
 
 def build_parser() -> argparse.ArgumentParser:

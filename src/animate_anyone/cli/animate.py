@@ -9,6 +9,8 @@ from pathlib import Path
 from animate_anyone.cli.outputs import output_file
 from animate_anyone.cli.pose import add_backend_arguments
 
+CONTACT_SHEET_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("animate", help="animate a reference image with a pose sequence",
@@ -21,6 +23,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="pipeline folder (save_pretrained / convert output), 'tiny-random' for the tiny random "
                              "test model (default: tiny128, the model shipped in the package)")
     parser.add_argument("--output", required=True, help="output video (.mp4)")
+    add_clip_arguments(parser)
+    parser.add_argument("--contact-sheet", default=None,
+                        help="also write a PNG of reference | poses | generated frames")
+    add_generation_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_clip_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options `animate` and `batch` share for the video's size, length and frame rate."""
     parser.add_argument("--width", type=int, default=None,
                         help="output width, a multiple of 8 (default: the model's; 128 for the shipped model)")
     parser.add_argument("--height", type=int, default=None,
@@ -29,10 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="use the first N pose frames; one pose image is held for N frames "
                              "(default: every pose frame)")
     parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the pose input's)")
-    parser.add_argument("--contact-sheet", default=None,
-                        help="also write a PNG of reference | poses | generated frames")
-    add_generation_arguments(parser)
-    parser.set_defaults(func=run)
 
 
 def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,26 +91,39 @@ def load_signing(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from animate_anyone.data.video_io import load_image
-    from animate_anyone.errors import InputError
-    from animate_anyone.pose.sources import load_pose_sequence
 
-    output = output_file(args.output, (".mp4",))
+    output_file(args.output, (".mp4",))
     if args.contact_sheet:
-        output_file(args.contact_sheet, (".png", ".jpg", ".jpeg", ".webp"), "--contact-sheet")
-    if args.frames is not None and args.frames < 1:
-        raise InputError(f"--frames must be at least 1, got {args.frames}")
-    if args.fps is not None and args.fps <= 0:
-        raise InputError(f"--fps must be positive, got {args.fps}")
+        output_file(args.contact_sheet, CONTACT_SHEET_SUFFIXES, "--contact-sheet")
+    check_clip_options(args)
     load_signing(args)
     width, height = apply_model_defaults(args)
     reference = load_image(args.reference)
     pipeline = load_checked_pipeline(args, width, height)
+    animate_to_file(pipeline, args, reference, width, height)
+
+
+def check_clip_options(args: argparse.Namespace) -> None:
+    from animate_anyone.errors import InputError
+
+    if args.frames is not None and args.frames < 1:
+        raise InputError(f"--frames must be at least 1, got {args.frames}")
+    if args.fps is not None and args.fps <= 0:
+        raise InputError(f"--fps must be positive, got {args.fps}")
+
+
+def animate_to_file(pipeline, args: argparse.Namespace, reference, width: int, height: int) -> np.ndarray:
+    """`animate`'s work once its options are checked and its pipeline loaded (`batch` runs each job
+    through it): load `args.pose` for `reference`, animate, write `args.output` (and `args.contact_sheet`)."""
+    from animate_anyone.pose.sources import load_pose_sequence
+
     warn_if_unlike_shipped_model(args.model, reference)
     poses = load_pose_sequence(args.pose, max_frames=args.frames, width=width, height=height,
                                reference_image=reference, align=args.align, backend=args.backend,
                                dwpose_detector=args.dwpose_detector, dwpose_model=args.dwpose_model)
-    generate_and_write(pipeline, args, reference, fit_to_frames(poses.images, args.frames), width, height, output,
-                       args.contact_sheet, fps=args.fps or poses.fps, driving_video=poses.driving_video)
+    return generate_and_write(pipeline, args, reference, fit_to_frames(poses.images, args.frames), width, height,
+                              Path(args.output), args.contact_sheet, fps=args.fps or poses.fps,
+                              driving_video=poses.driving_video)
 
 
 def fit_to_frames(poses: list, frames: int | None) -> list:
@@ -154,7 +174,6 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
-    from animate_anyone.errors import InputError
     from animate_anyone.pipelines.loading import load_pipeline
     from animate_anyone.pipelines.schedulers import scheduler_entry, scheduler_named
     from animate_anyone.runtime import resolve_device, resolve_dtype, use_channels_last
@@ -170,15 +189,22 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
         pipeline.register_modules(scheduler=scheduler_named(args.scheduler, pipeline.scheduler))
     if device.type == "cpu":
         use_channels_last(pipeline)
+    check_generation_options(pipeline, args, width, height)
+    return pipeline
+
+
+def check_generation_options(pipeline, args: argparse.Namespace, width: int, height: int) -> None:
+    """Sizes, steps, guidance and windows against `pipeline`, before the (possibly long) pose loading."""
+    from animate_anyone.errors import InputError
+
     factor = pipeline.vae_scale_factor
     if width < factor or height < factor or width % factor or height % factor:
         raise InputError(f"--width and --height must be positive multiples of {factor}, "
                          f"got {width}x{height} (width x height)")
-    try:  # sizes, steps, guidance and windows, checked before the (possibly long) pose loading
+    try:
         pipeline.check_inputs(num_pose_frames=1, decode_chunk_size=8, **generation_options(args, width, height))
     except ValueError as error:
         raise InputError(str(error)) from None
-    return pipeline
 
 
 def generation_options(args: argparse.Namespace, width: int, height: int) -> dict:
