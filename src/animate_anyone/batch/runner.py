@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from accelerate import PartialState
@@ -59,10 +59,15 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def stop_on_sigterm() -> None:
-    """Turn SIGTERM (what `accelerate launch` sends its processes when it is stopped) into
-    KeyboardInterrupt, so that temporary files are removed and the job is recorded as interrupted."""
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM (what `accelerate launch` sends its processes when it is stopped) raises
+    KeyboardInterrupt, so that temporary files are removed and the running job is recorded as interrupted."""
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_jobs(jobs: list[Job], manifest: Manifest, run_job: Callable[[Job], None], *, retry_failed: bool = False,
@@ -77,11 +82,15 @@ def run_jobs(jobs: list[Job], manifest: Manifest, run_job: Callable[[Job], None]
     if state.is_main_process:
         manifest.write(jobs)
     records = share_jobs or state.is_main_process
-    with state.split_between_processes(todo) if share_jobs else contextlib.nullcontext(todo) as mine:
-        for index, job in enumerate(mine, start=1):
-            _run_one(job, manifest, run_job, state, records, _label(state, share_jobs, index, len(mine), job))
-            if state.is_main_process:
-                manifest.write(jobs)
+    try:
+        with state.split_between_processes(todo) if share_jobs else contextlib.nullcontext(todo) as mine:
+            for index, job in enumerate(mine, start=1):
+                _run_one(job, manifest, run_job, state, records, _label(state, share_jobs, index, len(mine), job))
+                if state.is_main_process:
+                    manifest.write(jobs)
+    finally:  # interrupted too: manifest.json shows where the batch stopped
+        if state.is_main_process:
+            manifest.write(jobs)
     state.wait_for_everyone()
     summary = Summary(skipped=len(finished) + len(held_back), failed_before=len(held_back))
     for job in jobs:

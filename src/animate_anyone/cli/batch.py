@@ -34,14 +34,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from animate_anyone.batch.runner import stop_on_sigterm
+
+    with stop_on_sigterm():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from animate_anyone.batch.jobs import check_jobs, read_jobs
     from animate_anyone.batch.manifest import Manifest
-    from animate_anyone.batch.runner import run_jobs, stop_on_sigterm
+    from animate_anyone.batch.runner import run_jobs
     from animate_anyone.cli.animate import apply_model_defaults, check_clip_options, load_checked_pipeline, load_signing
     from animate_anyone.distributed import process_device, process_state
     from animate_anyone.errors import InputError
 
-    stop_on_sigterm()
     state = process_state()
     output_dir = Path(args.output_dir).resolve()
     if output_dir.exists() and not output_dir.is_dir():
