@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import PIL.Image
@@ -29,6 +29,9 @@ from animate_anyone.models.reference_attention import (
 from animate_anyone.pipelines.components import OPTIONAL_COMPONENTS
 from animate_anyone.pipelines.context import context_windows
 from animate_anyone.pipelines.output import AnimateAnyonePipelineOutput
+
+if TYPE_CHECKING:
+    from animate_anyone.distributed import WindowSharing
 
 ImageInput = PIL.Image.Image | np.ndarray | torch.Tensor
 PoseInput = list[PIL.Image.Image] | np.ndarray | torch.Tensor
@@ -347,17 +350,21 @@ class AnimateAnyonePipeline(DiffusionPipeline):
 
     def denoise_step(self, latents: torch.Tensor, timestep: torch.Tensor, clip_embeds: torch.Tensor,
                      pose_features: Callable[[range], torch.Tensor], windows: list[range],
-                     guidance_scale: float) -> torch.Tensor:
+                     guidance_scale: float, window_sharing: WindowSharing | None = None) -> torch.Tensor:
         """One scheduler step over the whole clip: every window's prediction (the guidance pair batched),
-        averaged per frame over the windows that cover it, then guidance, then the scheduler step."""
+        averaged per frame over the windows that cover it, then guidance, then the scheduler step.
+        With `window_sharing`, this process predicts its share of the windows and the sums are reduced
+        over the processes."""
         guided = guidance_scale > 1.0
         noise_pred = torch.zeros(((2 if guided else 1) * latents.shape[0], *latents.shape[1:]), device=latents.device)
         coverage = torch.zeros(latents.shape[2], device=latents.device)
-        for window in windows:
+        for window in windows if window_sharing is None else window_sharing.select(windows):
             frames = slice(window.start, window.stop)
             noise_pred[:, :, frames] += self.predict_noise(latents[:, :, frames], timestep, clip_embeds,
                                                             pose_features(window), guided)
             coverage[frames] += 1
+        if window_sharing is not None:
+            noise_pred, coverage = window_sharing.reduce(noise_pred), window_sharing.reduce(coverage)
         noise_pred = noise_pred / coverage[None, None, :, None, None]
         if guided:
             uncond, cond = noise_pred.chunk(2)
@@ -386,6 +393,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         callback_on_step_end: Callable[[DiffusionPipeline, int, torch.Tensor, dict], dict]
         | PipelineCallback | MultiPipelineCallbacks | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
+        window_sharing: WindowSharing | None = None,
     ) -> AnimateAnyonePipelineOutput | tuple:
         """Generate videos of `reference_image` performing `pose_frames`.
 
@@ -413,6 +421,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                 `_callback_tensor_inputs`: "latents", "image_embeds"; default ["latents"]), and the
                 tensors in the dict it returns replace them. It may set `pipe.interrupt = True` to stop
                 after this step, or change `pipe._guidance_scale` for the remaining steps.
+            window_sharing: under `accelerate launch`, share each step's windows between the processes
+                (`animate_anyone.distributed.WindowSharing`); every process returns the same videos.
         """
         if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
             callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs
@@ -454,7 +464,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                     if self.interrupt:
                         break
                     latents = self.denoise_step(latents, timestep, image_embeds, pose_features, windows,
-                                                self.guidance_scale)
+                                                self.guidance_scale, window_sharing)
                     if callback_on_step_end is not None:
                         tensors = {"latents": latents, "image_embeds": image_embeds}
                         callback_kwargs = {name: tensors[name] for name in callback_on_step_end_tensor_inputs}
