@@ -3,8 +3,8 @@
 One scenario, in launches that build on each other (each launch starts two Python processes, seconds):
 4 jobs, one bad → 3 videos, the failure recorded, exit 1; a rerun does nothing; a deleted output is
 redone alone; SIGTERM to the launcher in the middle of a job leaves no partial file; a rerun completes.
-accelerate 1.x starts several CPU processes through torchrun's launcher (`--multi_gpu`) with
-ACCELERATE_USE_CPU=1 (docs/training.md §7).
+configs/accelerate/cpu.yaml starts them through torchrun's launcher (accelerate 1.x starts CPU processes
+for `--cpu` only through mpirun).
 """
 
 from __future__ import annotations
@@ -23,15 +23,19 @@ from batch_helpers import MODEL_OPTIONS, hidden_files, job, manifest_states, wri
 from animate_anyone.data.video_io import video_info
 
 ACCELERATE = Path(sys.executable).with_name("accelerate")
+CPU_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "accelerate" / "cpu.yaml"  # 2 processes
 TIMEOUT = 300
 
 
-def launch_command(jobs_file: Path, output_dir: Path) -> list[str]:
-    with socket.socket() as probe:  # a free port: other test runs may be launching at the same time
+def free_port() -> int:
+    """A free port for the processes' rendezvous: other test runs may be launching at the same time."""
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return [str(ACCELERATE), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
+        return probe.getsockname()[1]
+
+
+def launch_command(jobs_file: Path, output_dir: Path) -> list[str]:
+    return [str(ACCELERATE), "launch", "--config_file", str(CPU_CONFIG), "--main_process_port", str(free_port()),
             "-m", "animate_anyone.cli", "batch", str(jobs_file), "--output-dir", str(output_dir), *MODEL_OPTIONS]
 
 

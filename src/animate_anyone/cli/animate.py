@@ -27,7 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--contact-sheet", default=None,
                         help="also write a PNG of reference | poses | generated frames")
     add_generation_arguments(parser)
+    add_parallel_argument(parser)
     parser.set_defaults(func=run)
+
+
+def add_parallel_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--parallel", choices=["none", "windows"], default="none",
+                        help="windows: under `accelerate launch`, the processes share every denoising step's "
+                             "temporal windows (one long video on N GPUs; the main process writes it); "
+                             "docs/scale.md (default none)")
 
 
 def add_clip_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +107,10 @@ def run(args: argparse.Namespace) -> None:
     load_signing(args)
     width, height = apply_model_defaults(args)
     reference = load_image(args.reference)
+    if args.parallel == "windows":
+        from animate_anyone.distributed import process_device, process_state
+
+        args.device = process_device(args.device, process_state())
     pipeline = load_checked_pipeline(args, width, height)
     animate_to_file(pipeline, args, reference, width, height)
 
@@ -214,9 +226,11 @@ def generation_options(args: argparse.Namespace, width: int, height: int) -> dic
 
 def generate_and_write(pipeline, args: argparse.Namespace, reference, poses: list, width: int, height: int,
                        output: Path, contact_sheet_path: str | Path | None, fps: float,
-                       driving_video: Path | None = None) -> np.ndarray:
+                       driving_video: Path | None = None) -> np.ndarray | None:
     """Animate `reference` with `poses`; write the mp4 (marked, labelled, signed when asked, with the sound
-    of `driving_video`, whose first frames the poses came from) and the contact sheet; the frames, uint8."""
+    of `driving_video`, whose first frames the poses came from) and the contact sheet; the frames, uint8.
+    With `--parallel windows`, the processes denoise together and only the main one decodes and writes
+    (the others return None)."""
     import numpy as np
     import torch
     from PIL import Image
@@ -226,12 +240,22 @@ def generate_and_write(pipeline, args: argparse.Namespace, reference, poses: lis
     from animate_anyone.errors import InputError
     from animate_anyone.provenance import write_generated_video
 
+    options = generation_options(args, width, height)
+    window_sharing = None
+    if getattr(args, "parallel", "none") == "windows":
+        from animate_anyone.distributed import WindowSharing, process_state
+
+        window_sharing = WindowSharing(process_state())
+        if not window_sharing.is_writer:
+            options["output_type"] = "latent"
     pipeline.set_progress_bar_config(desc="denoising", file=sys.stderr)
     generator = torch.Generator(device="cpu").manual_seed(args.seed)
     try:
-        frames = pipeline(reference, poses, generator=generator, **generation_options(args, width, height)).frames[0]
+        frames = pipeline(reference, poses, generator=generator, window_sharing=window_sharing, **options).frames[0]
     except ValueError as error:  # the pipeline's refusals (input or attention setup): one line, exit code 2
         raise InputError(str(error)) from None
+    if window_sharing is not None and not window_sharing.is_writer:
+        return None
     video = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
     audio = driving_audio(driving_video, len(video), fps) if driving_video is not None and args.audio else None
     write_generated_video(output, video, fps, output_label(pipeline, args, video.shape, fps), watermark=args.watermark,

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from animate_anyone.cli.animate import add_clip_arguments, add_generation_arguments
+from animate_anyone.cli.animate import add_clip_arguments, add_generation_arguments, add_parallel_argument
 
 NOT_JOB_DEFAULTS = ("func", "command", "jobs", "output_dir", "retry_failed")
 
@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the options below are the defaults of every job. Input paths are read from the JOBS "
                     "file's folder. Every job is checked before any runs; DIR/manifest.json records each "
                     "job's state, so a rerun skips finished jobs. Under `accelerate launch` each process "
-                    "takes its share of the jobs. Exit code 1 when a job failed.")
+                    "takes its share of the jobs (with --parallel windows they run each job together). "
+                    "Exit code 1 when a job failed.")
     parser.add_argument("jobs", help="JSON-lines file of jobs")
     parser.add_argument("--output-dir", required=True, help="folder of the videos and manifest.json (created)")
     parser.add_argument("--retry-failed", action="store_true", help="run again the jobs that failed before")
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "the whole batch)")
     add_clip_arguments(parser)
     add_generation_arguments(parser)
+    add_parallel_argument(parser)  # windows: the processes run every job together instead of sharing the jobs
     parser.set_defaults(func=run)
 
 
@@ -68,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     output_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(output_dir, Path(args.jobs).resolve())
     summary = run_jobs(jobs, manifest, lambda job: _run_job(pipeline, job.options), retry_failed=args.retry_failed,
-                       state=state)
+                       share_jobs=args.parallel != "windows", state=state)
     if state.is_main_process:
         print("\n".join(summary.lines()))
         print(f"manifest: {manifest.path}")
