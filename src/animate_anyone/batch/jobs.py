@@ -123,8 +123,9 @@ def _read_job(line: int, text: str, option_parser: argparse.ArgumentParser, inpu
         else:
             raise InputError(f"{key!r} must be a string, a number or true, got {json.dumps(value)}")
     options = option_parser.parse_args(argv)
+    given = {key.replace("-", "_") for key in fields}
     for key in INPUT_PATHS:
-        if getattr(options, key, None) and key in fields:
+        if getattr(options, key, None) and key in given:  # the command line's own stay relative to the cwd
             setattr(options, key, str(input_dir / getattr(options, key)))
     name = _output_name(options.output, (".mp4",), "output")
     options.output = str(output_dir / name)

@@ -124,7 +124,7 @@ def check_clip_options(args: argparse.Namespace) -> None:
         raise InputError(f"--fps must be positive, got {args.fps}")
 
 
-def animate_to_file(pipeline, args: argparse.Namespace, reference, width: int, height: int) -> np.ndarray:
+def animate_to_file(pipeline, args: argparse.Namespace, reference, width: int, height: int) -> np.ndarray | None:
     """`animate`'s work once its options are checked and its pipeline loaded (`batch` runs each job
     through it): load `args.pose` for `reference`, animate, write `args.output` (and `args.contact_sheet`)."""
     from animate_anyone.pose.sources import load_pose_sequence
