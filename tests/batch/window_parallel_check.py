@@ -24,7 +24,7 @@ unet_calls = []
 pipe.unet.register_forward_hook(lambda module, args, result: unet_calls.append(1))
 reference, poses = load_inputs(inputs)
 frames = pipe(reference, poses, generator=torch.Generator().manual_seed(0), window_sharing=WindowSharing(state),
-              **WINDOWS_PIPELINE_OPTIONS).frames
+              **WINDOWS_PIPELINE_OPTIONS).frames[0]
 np.save(inputs / f"frames{state.process_index}.npy", frames)
 (inputs / f"calls{state.process_index}.json").write_text(json.dumps(len(unet_calls)))
 animate = ["animate", "--reference", str(inputs / "reference.png"), "--pose", str(inputs / "poses"), "--output",
