@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 from batch_helpers import MODEL_OPTIONS, hidden_files, job, manifest_states, pose_frames, write_inputs, write_jobs
 
 from animate_anyone.cli import main
 from animate_anyone.data.video_io import video_info, write_video
+from animate_anyone.provenance import read_credentials, read_label
+
+
+def write_signing_chain(folder: Path) -> tuple[Path, Path]:
+    """The provenance tests' throwaway C2PA certificate chain (tests/provenance/provenance_helpers.py)."""
+    path = Path(__file__).parents[1] / "provenance" / "provenance_helpers.py"
+    spec = importlib.util.spec_from_file_location("provenance_helpers", path)
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    return helpers.write_signing_chain(folder)
 
 
 def test_bad_lines_are_all_listed_and_nothing_runs(tmp_path, capsys):
@@ -25,13 +37,15 @@ def test_bad_lines_are_all_listed_and_nothing_runs(tmp_path, capsys):
         job("batch_wide.mp4", device="cuda"),
         "",  # blank lines are skipped
         job("bad_type.mp4", steps="many"),
+        job("signed.mp4", c2pa_cert="chain.pem"),
     ])
     out = tmp_path / "out"
     assert main(["batch", str(jobs), "--output-dir", str(out), *MODEL_OPTIONS]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     expected = {2: "not a JSON object", 3: "not a JSON object", 4: "image not found", 5: "pose input not found",
                 6: "unrecognized arguments: --strength=2", 7: "multiples of 8", 8: "also written by line 1",
-                9: "inside the output folder", 10: "for the whole batch", 12: "invalid int value"}
+                9: "inside the output folder", 10: "for the whole batch", 12: "invalid int value",
+                13: "for the whole batch"}
     assert len(lines) == len(expected) + 1
     for line, (number, message) in zip(lines, expected.items()):
         assert line.startswith(f"animate-anyone: error: {jobs} line {number}: ") and message in line, line
@@ -81,3 +95,20 @@ def test_reruns_skip_what_is_done_and_redo_what_changed(tmp_path, capsys):
     assert "batch: 1 done, 0 failed, 2 skipped" in capsys.readouterr().out
     assert manifest_states(out) == {"a.mp4": "done", "b.mp4": "done", "sub/c.mp4": "done"}
     assert video_info(out / "b.mp4").fps == 8.0  # the pose video's frame rate, as `animate` does
+
+
+def test_outputs_are_written_as_animate_writes_them(tmp_path, capsys):
+    # through the provenance writer: labelled, marked unless the job says no_watermark, C2PA-signed by the
+    # batch's one signing identity
+    write_inputs(tmp_path)
+    chain, key = write_signing_chain(tmp_path)
+    jobs_file = write_jobs(tmp_path / "jobs.jsonl", [job("a.mp4", seed=5), job("b.mp4", no_watermark=True)])
+    out = tmp_path / "out"
+    assert main(["batch", str(jobs_file), "--output-dir", str(out), *MODEL_OPTIONS, "--c2pa-cert", str(chain),
+                 "--c2pa-key", str(key)]) == 0
+    assert "labelled AI-generated, watermarked, C2PA-signed" in capsys.readouterr().out
+    marked, unmarked = read_label(out / "a.mp4"), read_label(out / "b.mp4")
+    assert (marked["ai_generated"], marked["model"], marked["seed"], marked["settings"]["steps"]) == (
+        True, "tiny-random", 5, 2)
+    assert marked["watermark"] is not None and unmarked["watermark"] is None and unmarked["seed"] == 0
+    assert [read_credentials(out / name).state for name in ("a.mp4", "b.mp4")] == ["valid", "valid"]

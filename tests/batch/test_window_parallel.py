@@ -13,8 +13,9 @@ import torch
 from batch_helpers import WINDOWS_FRAMES, WINDOWS_PIPELINE_OPTIONS, job, load_inputs, write_inputs, write_jobs
 from test_batch_accelerate import ACCELERATE, CPU_CONFIG, ENV, free_port
 
-from animate_anyone.data.video_io import read_video_frames, write_video
+from animate_anyone.data.video_io import read_video_frames
 from animate_anyone.pipelines.context import context_windows
+from animate_anyone.provenance import Label, read_label, write_generated_video
 from animate_anyone.testing import tiny_pipeline
 
 HERE = Path(__file__).parent
@@ -45,8 +46,14 @@ def test_two_processes_sharing_windows_equal_one_process(tmp_path):
     assert [json.loads((inputs / f"calls{rank}.json").read_text()) for rank in (0, 1)] == [6, 3]
     assert len(unet_calls) == 9
 
-    # the command lines: the main process alone writes the video that the processes computed together
-    write_video(tmp_path / "expected.mp4", (np.clip(shared[0], 0, 1) * 255).round().astype(np.uint8), fps=8)
+    # the command lines: the main process alone writes the video that the processes computed together, through
+    # the provenance writer (marked and labelled) as `animate` does in one process
+    facts = read_label(shared_video)
+    assert (facts["model"], facts["seed"], facts["settings"]["frames"]) == ("tiny-random", 0, WINDOWS_FRAMES)
+    assert facts["watermark"] is not None
+    label = Label(facts["model"], facts["model_sha256"], facts["seed"], facts["settings"])
+    write_generated_video(tmp_path / "expected.mp4", (np.clip(shared[0], 0, 1) * 255).round().astype(np.uint8), 8,
+                          label)
     expected = read_video_frames(tmp_path / "expected.mp4")
     np.testing.assert_array_equal(read_video_frames(shared_video), expected)
     np.testing.assert_array_equal(read_video_frames(tmp_path / "out" / "batch" / "long.mp4"), expected)
