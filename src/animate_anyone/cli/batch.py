@@ -18,8 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the jobs of a JSON-lines file, one {...} a line: reference, pose, output (a name in "
                     "--output-dir) and any per-job option of `animate` under its flag's name (e.g. "
                     '{"reference": "a.png", "pose": "dance_kps.mp4", "output": "a.mp4", "seed": 3}); '
-                    "the options below are the defaults of every job. Input paths are read from the JOBS "
-                    "file's folder. Every job is checked before any runs; DIR/manifest.json records each "
+                    "the options below are the defaults of every job, except --model, --scheduler, --device, "
+                    "--dtype, --parallel and --c2pa-cert/--c2pa-key, which are the whole batch's. Each job "
+                    "runs and is written as `animate` would (watermark, label, driving sound, C2PA). Input "
+                    "paths are read from the JOBS file's folder. Every job is checked before any runs; "
+                    "DIR/manifest.json records each "
                     "job's state, so a rerun skips finished jobs. Under `accelerate launch` each process "
                     "takes its share of the jobs (with --parallel windows they run each job together). "
                     "Exit code 1 when a job failed.")
