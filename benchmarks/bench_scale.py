@@ -32,6 +32,7 @@ MEDIA = REPO.parent / "shared" / "reference" / "media"
 BIN = Path(sys.executable).parent
 CPU_CONFIG = REPO / "configs" / "accelerate" / "cpu.yaml"
 REFERENCES = ["ref_anime_woman.png", "ref_man_photo.png"]
+GUIDANCE = 3.5  # both parts guided (two UNet passes a window), as the published models are run
 
 
 def launcher(processes: int, port: int) -> list[str]:
@@ -56,7 +57,7 @@ def bench_batch(args: argparse.Namespace, work: Path) -> None:
     jobs_file.write_text("".join(json.dumps({
         "reference": str(MEDIA / REFERENCES[index % len(REFERENCES)]), "pose": str(MEDIA / "dance1_kps.mp4"),
         "output": f"job{index:02d}.mp4", "seed": index}) + "\n" for index in range(args.jobs)))
-    options = ["--frames", str(args.frames), "--steps", str(args.steps)]
+    options = ["--frames", str(args.frames), "--steps", str(args.steps), "--guidance", str(GUIDANCE)]
     sides = {"1 process x 1 thread": (1, 1), "1 process x 2 threads": (1, 2), "2 processes x 1 thread": (2, 1)}
     results: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
     for repeat in range(args.repeats):
@@ -69,8 +70,8 @@ def bench_batch(args: argparse.Namespace, work: Path) -> None:
                                             stdout).group(1))
             results[side].append((batch_seconds, wall))
             print(f"  {side}, run {repeat + 1}: jobs {batch_seconds:.1f} s, wall {wall:.1f} s", flush=True)
-    print(f"\nbatch: {args.jobs} jobs (tiny128, 128x128, {args.frames} frames, {args.steps} steps), "
-          f"median of {args.repeats}")
+    print(f"\nbatch: {args.jobs} jobs (tiny128, 128x128, {args.frames} frames, {args.steps} steps, "
+          f"guidance {GUIDANCE}), median of {args.repeats}")
     print("| side | jobs time (s) | jobs/hour (jobs only) | wall (s) | jobs/hour (wall) |\n|---|---|---|---|---|")
     medians = {}
     for side, runs in results.items():
@@ -105,7 +106,7 @@ def windows_worker(args: argparse.Namespace) -> None:
     sharing = WindowSharing(state) if state.num_processes > 1 else None
     state.wait_for_everyone()
     start = time.perf_counter()
-    latents = pipe(reference, poses, height=128, width=128, num_inference_steps=args.steps, guidance_scale=3.5,
+    latents = pipe(reference, poses, height=128, width=128, num_inference_steps=args.steps, guidance_scale=GUIDANCE,
                    context_frames=CONTEXT_FRAMES, context_overlap=CONTEXT_OVERLAP, output_type="latent",
                    generator=torch.Generator().manual_seed(0), window_sharing=sharing).frames
     seconds = time.perf_counter() - start
@@ -134,7 +135,7 @@ def bench_windows(args: argparse.Namespace, work: Path) -> None:
 
     reference = torch.load(latents["1 process x 1 thread"])
     print(f"\nwindows: {WINDOW_FRAMES} frames in 4 windows ({CONTEXT_FRAMES} frames, overlap {CONTEXT_OVERLAP}), "
-          f"tiny128 at 128x128, {args.steps} steps, guidance 3.5; denoising loop only, median of {args.repeats}")
+          f"tiny128 at 128x128, {args.steps} steps, guidance {GUIDANCE}; denoising loop only, median of {args.repeats}")
     print("| side | denoising (s) | speed-up vs 1 process x 1 thread | max abs latent difference |\n|---|---|---|---|")
     base = statistics.median(results["1 process x 1 thread"])
     for side, runs in results.items():

@@ -53,13 +53,18 @@ def test_bad_lines_are_all_listed_and_nothing_runs(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_missing_or_empty_jobs_file_is_one_line(tmp_path, capsys):
+def test_missing_or_empty_jobs_file_or_bad_options_are_one_line(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["batch", str(tmp_path / "nope.jsonl"), "--output-dir", str(out), *MODEL_OPTIONS]) == 2
     assert capsys.readouterr().err.strip() == f"animate-anyone: error: jobs file not found: {tmp_path / 'nope.jsonl'}"
-    assert main(["batch", str(write_jobs(tmp_path / "empty.jsonl", ["", ""])), "--output-dir", str(out),
-                 *MODEL_OPTIONS]) == 2
-    assert "no jobs in" in capsys.readouterr().err
+    empty = write_jobs(tmp_path / "empty.jsonl", ["", ""])
+    assert main(["batch", str(empty), "--output-dir", str(out), *MODEL_OPTIONS]) == 2
+    assert capsys.readouterr().err.strip() == f"animate-anyone: error: no jobs in {empty}"
+    assert main(["batch", str(empty), "--output-dir", str(empty), *MODEL_OPTIONS]) == 2
+    message = f"animate-anyone: error: --output-dir must be a folder, got the file {empty}"
+    assert capsys.readouterr().err.strip() == message
+    assert main(["batch", str(empty), "--output-dir", str(out), *MODEL_OPTIONS, "--c2pa-cert", str(empty)]) == 2
+    assert capsys.readouterr().err.strip() == "animate-anyone: error: --c2pa-cert and --c2pa-key go together"
     assert not out.exists()
 
 

@@ -2,7 +2,8 @@
 
 One JSON object a line: `reference`, `pose` and `output`, plus any per-job option of `animate` named
 as its flag without the leading dashes (`steps`, `seed`, `context_frames` or `context-frames`,
-`no_align`: true, ...). Options a job does not set take the batch command line's values. Input paths
+`no_align`: true, ...). Options a job does not set take the batch command line's values; those of
+BATCH_WIDE are the command line's alone (one pipeline and one signing identity per process). Input paths
 (`reference`, `pose`, `dwpose_detector`, `dwpose_model`) are read relative to the JOBS file's folder;
 `output` (an .mp4) and `contact_sheet` are names inside the output folder. Blank lines are skipped.
 

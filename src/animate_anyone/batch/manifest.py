@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -63,8 +64,8 @@ class Manifest:
         state = self.state(job)
         return state is not None and state["state"] == "failed" and state.get("fingerprint") == job.fingerprint
 
-    def write(self, jobs: list[Job]) -> dict:
-        """Merge the jobs' states into manifest.json; return what was written."""
+    def write(self, jobs: list[Job]) -> None:
+        """Merge the jobs' states into manifest.json."""
         entries = []
         for job in jobs:
             state = self.state(job)
@@ -73,9 +74,5 @@ class Manifest:
             elif state["state"] == "done" and not self.is_finished(job):
                 state = {**state, "state": "pending", "note": "output missing: will run again"}
             entries.append({**state, "line": job.line})
-        counts: dict[str, int] = {}
-        for entry in entries:
-            counts[entry["state"]] = counts.get(entry["state"], 0) + 1
-        payload = {"jobs_file": str(self.jobs_file), "updated": _now(), "counts": counts, "jobs": entries}
-        _write_json(self.path, payload)
-        return payload
+        counts = dict(Counter(entry["state"] for entry in entries))
+        _write_json(self.path, {"jobs_file": str(self.jobs_file), "updated": _now(), "counts": counts, "jobs": entries})

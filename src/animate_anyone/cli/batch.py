@@ -22,10 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "--dtype, --parallel and --c2pa-cert/--c2pa-key, which are the whole batch's. Each job "
                     "runs and is written as `animate` would (watermark, label, driving sound, C2PA). Input "
                     "paths are read from the JOBS file's folder. Every job is checked before any runs; "
-                    "DIR/manifest.json records each "
-                    "job's state, so a rerun skips finished jobs. Under `accelerate launch` each process "
-                    "takes its share of the jobs (with --parallel windows they run each job together). "
-                    "Exit code 1 when a job failed.")
+                    "DIR/manifest.json records each job's state, so a rerun skips finished jobs. Under "
+                    "`accelerate launch` each process takes its share of the jobs (with --parallel windows "
+                    "they run each job together). Exit code 1 when a job failed.")
     parser.add_argument("jobs", help="JSON-lines file of jobs")
     parser.add_argument("--output-dir", required=True, help="folder of the videos and manifest.json (created)")
     parser.add_argument("--retry-failed", action="store_true", help="run again the jobs that failed before")
