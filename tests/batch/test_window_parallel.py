@@ -45,6 +45,10 @@ def test_two_processes_sharing_windows_equal_one_process(tmp_path):
     # 3 steps: process 0 predicted windows 0 and 1, process 1 window 2; one process alone, all three
     assert [json.loads((inputs / f"calls{rank}.json").read_text()) for rank in (0, 1)] == [6, 3]
     assert len(unet_calls) == 9
+    two_videos = pipe(reference, poses, generator=torch.Generator().manual_seed(0), num_videos_per_prompt=2,
+                      **WINDOWS_PIPELINE_OPTIONS).frames
+    for rank in (0, 1):
+        np.testing.assert_allclose(np.load(inputs / f"two_videos{rank}.npy"), two_videos, rtol=0, atol=1e-5)
 
     # the command lines: the main process alone writes the video that the processes computed together, through
     # the provenance writer (marked and labelled) as `animate` does in one process

@@ -1,7 +1,8 @@
 """Run by `accelerate launch` from test_window_parallel.py in INPUTS: the tiny pipeline on a 3-window
-video with its windows shared between the processes (frames and UNet calls saved per process), then the
-same through `animate --parallel windows` (the main process writes OUTPUT) and through
-`batch --parallel windows` (INPUTS/jobs.jsonl into OUTPUT's folder/batch)."""
+video with its windows shared between the processes (frames and UNet calls saved per process), then
+two videos at once (the pipeline's batch axis), then the same video through `animate --parallel windows`
+(the main process writes OUTPUT) and through `batch --parallel windows` (INPUTS/jobs.jsonl into
+OUTPUT's folder/batch)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ frames = pipe(reference, poses, generator=torch.Generator().manual_seed(0), wind
               **WINDOWS_PIPELINE_OPTIONS).frames[0]
 np.save(inputs / f"frames{state.process_index}.npy", frames)
 (inputs / f"calls{state.process_index}.json").write_text(json.dumps(len(unet_calls)))
+two_videos = pipe(reference, poses, generator=torch.Generator().manual_seed(0), window_sharing=WindowSharing(state),
+                  num_videos_per_prompt=2, **WINDOWS_PIPELINE_OPTIONS).frames  # the batch axis: (2, F, H, W, 3)
+np.save(inputs / f"two_videos{state.process_index}.npy", two_videos)
 animate = ["animate", "--reference", str(inputs / "reference.png"), "--pose", str(inputs / "poses"), "--output",
            str(output), *WINDOWS_CLI_OPTIONS, "--parallel", "windows"]
 batch = ["batch", str(inputs / "jobs.jsonl"), "--output-dir", str(output.parent / "batch"), *WINDOWS_CLI_OPTIONS,
