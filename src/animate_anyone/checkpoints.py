@@ -7,12 +7,13 @@ wrongly-shaped key is an error that lists them.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from torch import nn
 
@@ -53,6 +54,65 @@ def load_state_dict(path: str | os.PathLike, mmap: bool = False) -> dict[str, to
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise InputError(f"{path} is not a state dict of tensors")
     return state
+
+
+def read_safetensors(paths: list[Path], dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of safetensors files, each read (`pread`, not memory-mapped) and copied into memory of
+    its own from PyTorch's allocator, floating ones cast to `dtype`: never more than one tensor beside
+    the result, and the allocator's alignment (oneDNN picks kernels by alignment, so tensors at a
+    file's offsets could round differently from the model that was saved)."""
+    state = {}
+    for path in paths:
+        with safe_open(str(path), framework="pt", backend="pread") as file:
+            for key in file.keys():
+                tensor = file.get_tensor(key)
+                cast = dtype if dtype is not None and tensor.is_floating_point() else tensor.dtype
+                state[key] = tensor.to(cast, copy=True)
+                del tensor
+    return state
+
+
+def safetensors_files(folder: Path, weights_name: str) -> list[Path]:
+    """The files holding a model folder's weights: `weights_name`, or the shards its index names; empty if none."""
+    single = folder / weights_name
+    if single.is_file():
+        return [single]
+    index = folder / f"{weights_name}.index.json"
+    if not index.is_file():
+        return []
+    return sorted({folder / shard for shard in json.loads(index.read_text())["weight_map"].values()})
+
+
+def load_model_folder(cls, folder: str | os.PathLike, dtype: torch.dtype | None = None) -> nn.Module | None:
+    """A diffusers or transformers model of class `cls` from its folder (config + safetensors), in `dtype`,
+    holding one copy of its weights while loading: built without memory (`accelerate.init_empty_weights`),
+    then given the tensors as read (`read_safetensors`, strict). None where the folder has no safetensors
+    weights (then the library's own `from_pretrained` is the way)."""
+    from accelerate import init_empty_weights
+    from diffusers import ModelMixin
+    from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
+    from transformers import PreTrainedModel
+    from transformers.utils import SAFE_WEIGHTS_NAME
+
+    folder = Path(folder)
+    if issubclass(cls, ModelMixin):
+        files = safetensors_files(folder, SAFETENSORS_WEIGHTS_NAME)
+        if not files:
+            return None
+        with init_empty_weights():
+            model = cls.from_config(cls.load_config(folder))
+        dtype = dtype or torch.get_default_dtype()  # diffusers' own default; transformers keeps the file's
+    elif issubclass(cls, PreTrainedModel):
+        files = safetensors_files(folder, SAFE_WEIGHTS_NAME)
+        if not files:
+            return None
+        config = cls.config_class.from_pretrained(folder)
+        with init_empty_weights():
+            model = cls._from_config(config)
+    else:
+        return None
+    load_strict(model, read_safetensors(files, dtype), str(folder), assign=True)
+    return model.eval()
 
 
 def load_pretrained(cls, path: str | os.PathLike, what: str, **kwargs):

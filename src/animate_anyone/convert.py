@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import torch
@@ -126,14 +127,17 @@ def _require_dir(path: Path, what: str) -> Path:
     return path
 
 
-def load_moore_pipeline(
+def release_components(
     checkpoint_dir: str | os.PathLike,
     base_dir: str | os.PathLike,
     vae_dir: str | os.PathLike | None = None,
     image_encoder_dir: str | os.PathLike | None = None,
     flavour: str = "moore",
-) -> AnimateAnyonePipeline:
-    """Build the pipeline from released checkpoint files and an SD image-variations base folder (fp32)."""
+) -> Iterator[tuple[str, torch.nn.Module]]:
+    """The model components of released checkpoint files and an SD image-variations base folder (fp32,
+    eval mode), as (name, module) pairs built one at a time while iterated: each `.pth` is mapped only
+    while its component is built, so a consumer that lets a component go before taking the next
+    (`write_pipeline_folder`) holds one component at a time. The inputs are checked on the call."""
     if flavour not in MOTION_POSITIONS:
         raise InputError(f"unknown checkpoint flavour {flavour!r}: expected one of {sorted(MOTION_POSITIONS)}")
     checkpoint_dir, base_dir = Path(checkpoint_dir), Path(base_dir)
@@ -147,39 +151,59 @@ def load_moore_pipeline(
     vae_path = _require_dir(Path(vae_dir) if vae_dir else base_dir / "vae", "VAE")
     encoder_path = _require_dir(Path(image_encoder_dir) if image_encoder_dir else base_dir / "image_encoder",
                                 "image encoder")
-    # Mapped, not read: a tensor is paged in when it is copied into its model (the UNets' head keys of
-    # denoising_unet.pth are read twice but the file is held once).
-    states = {name: load_state_dict(checkpoint_dir / name, mmap=True) for name in CHECKPOINT_FILES}
-    denoising, motion = states["denoising_unet.pth"], states["motion_module.pth"]
+    return _build_release_components(checkpoint_dir, config_path, vae_path, encoder_path, flavour)
 
-    # The UNets are built without memory (no random initialisation to overwrite) and take the checkpoint's
-    # tensors as they are, then one cast to fp32 (a no-op for fp32 files): one copy of each model at most.
+
+def _build_release_components(checkpoint_dir: Path, config_path: Path, vae_path: Path, encoder_path: Path,
+                              flavour: str) -> Iterator[tuple[str, torch.nn.Module]]:
+    def mapped(name: str) -> dict[str, torch.Tensor]:  # paged in when a tensor is used
+        return load_state_dict(checkpoint_dir / name, mmap=True)
+
+    pose_state = mapped("pose_guider.pth")
+    pose_guider = PoseGuider(**pose_guider_config_of(pose_state))
+    load_strict(pose_guider, pose_state, "pose_guider.pth")
+    del pose_state
+    yield "pose_guider", pose_guider.eval()
+    del pose_guider
+
+    # The UNets are built without memory (no random initialisation to overwrite) and take the mapped
+    # checkpoint tensors as they are, then one cast to fp32 (a no-op for fp32 files).
     unet2d_config = dict(UNet2DConditionModel.load_config(config_path.parent))
+    heads = {key: value.clone() for key, value in mapped("denoising_unet.pth").items() if key in HEAD_KEYS}
     with init_empty_weights():
         reference_net = UNet2DConditionModel.from_config(unet2d_config)
-    load_strict(reference_net, reference_net_state(states["reference_unet.pth"], denoising), "reference_unet.pth",
+    load_strict(reference_net, reference_net_state(mapped("reference_unet.pth"), heads), "reference_unet.pth",
                 assign=True)
+    yield "reference_net", reference_net.float().eval()
+    del reference_net
 
+    motion = mapped("motion_module.pth")
     positions = motion_positions_of(motion, MOTION_POSITIONS[flavour])
     try:
         with init_empty_weights():  # buffers (the motion modules' position tables) are still computed
             unet = AnimateAnyoneUNet.from_config(motion_unet_config(unet2d_config, motion_max_seq_length=positions))
     except ValueError as error:
         raise InputError(f"cannot build the denoising UNet from {config_path}: {error}") from None
-    load_strict(unet, denoising_unet_state(denoising, motion, unet), "denoising_unet.pth + motion_module.pth",
-                assign=True)
+    load_strict(unet, denoising_unet_state(mapped("denoising_unet.pth"), motion, unet),
+                "denoising_unet.pth + motion_module.pth", assign=True)
+    del motion
+    yield "unet", unet.float().eval()
+    del unet
 
-    pose_state = states["pose_guider.pth"]
-    pose_guider = PoseGuider(**pose_guider_config_of(pose_state))
-    load_strict(pose_guider, pose_state, "pose_guider.pth")
+    yield "vae", load_pretrained(AutoencoderKL, vae_path, "VAE").eval()
+    yield "image_encoder", load_pretrained(CLIPVisionModelWithProjection, encoder_path, "image encoder").eval()
 
-    vae = load_pretrained(AutoencoderKL, vae_path, "VAE")
-    image_encoder = load_pretrained(CLIPVisionModelWithProjection, encoder_path, "image encoder")
-    reference_net, unet = reference_net.float(), unet.float()
-    return AnimateAnyonePipeline(
-        vae=vae, image_encoder=image_encoder.eval(), reference_net=reference_net.eval(), unet=unet.eval(),
-        pose_guider=pose_guider.eval(), scheduler=scheduler_for_animate_anyone(),
-    )
+
+def load_moore_pipeline(
+    checkpoint_dir: str | os.PathLike,
+    base_dir: str | os.PathLike,
+    vae_dir: str | os.PathLike | None = None,
+    image_encoder_dir: str | os.PathLike | None = None,
+    flavour: str = "moore",
+) -> AnimateAnyonePipeline:
+    """Build the pipeline from released checkpoint files and an SD image-variations base folder (fp32)."""
+    components = dict(release_components(checkpoint_dir, base_dir, vae_dir, image_encoder_dir, flavour))
+    return AnimateAnyonePipeline(**components, scheduler=scheduler_for_animate_anyone())
 
 
 def check_new_folder(output_dir: str | os.PathLike) -> Path:
@@ -192,15 +216,30 @@ def check_new_folder(output_dir: str | os.PathLike) -> Path:
     return output_dir
 
 
-def save_pipeline(pipeline: AnimateAnyonePipeline, output_dir: str | os.PathLike,
-                  generation_defaults: dict | None = None) -> Path:
-    """`save_pretrained` into a temporary sibling folder, then rename it into place (never half-written);
-    with `generation_defaults`, the folder's `generation_defaults.json` too (pipelines.loading)."""
+def write_pipeline_folder(components: Iterable[tuple[str, object]], output_dir: str | os.PathLike,
+                          dtype: torch.dtype | None = None, generation_defaults: dict | None = None) -> Path:
+    """Write a pipeline folder from (name, component) pairs (every `AnimateAnyonePipeline` component;
+    None for an absent optional one), one component at a time: each model is cast to `dtype`, saved,
+    and its weights let go (moved to the meta device) before the next is taken, so memory holds one
+    component, not the pipeline. `model_index.json` is the one `save_pretrained` writes. Written into a
+    temporary sibling folder, then renamed into place (never half-written); with `generation_defaults`,
+    the folder's `generation_defaults.json` too (pipelines.loading)."""
     output_dir = check_new_folder(output_dir)
     parent = output_dir.resolve().parent
     temp_dir = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=parent))
     try:
-        pipeline.save_pretrained(temp_dir, safe_serialization=True)
+        written = {}
+        for name, component in components:
+            if isinstance(component, torch.nn.Module):
+                if dtype is not None:
+                    component.to(dtype=dtype)
+                component.save_pretrained(temp_dir / name)
+                component.to(device="meta")
+            elif component is not None:
+                component.save_pretrained(temp_dir / name)
+            written[name] = component
+            del component
+        AnimateAnyonePipeline(**written).save_config(temp_dir)  # model_index.json
         if generation_defaults is not None:
             from animate_anyone.pipelines.loading import write_generation_defaults
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> None:
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
-    from animate_anyone.convert import check_new_folder, load_moore_pipeline, save_pipeline
+    from animate_anyone.convert import check_new_folder, release_components, write_pipeline_folder
     from animate_anyone.errors import InputError
     from animate_anyone.pipelines.loading import (
         DEFAULTS_FILE,
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> None:
         load_pipeline,
         model_folder,
     )
+    from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
     from animate_anyone.runtime import DTYPES
 
     diffusers_logging.set_verbosity_error()
@@ -53,13 +55,16 @@ def run(args: argparse.Namespace) -> None:
         pipeline = load_pipeline(args.checkpoint_dir, torch.device("cpu"), DTYPES[args.dtype])
         if args.vae is not None:
             pipeline.register_modules(vae=replacement_vae(Path(args.vae), pipeline.vae.config.scaling_factor))
+        components = list(pipeline.components.items())
+        del pipeline  # the list holds the components, and the writer lets each go once written
     elif args.base is None:
         raise InputError(f"--from {args.flavour} needs --base (the SD image-variations folder)")
-    else:
-        pipeline = load_moore_pipeline(args.checkpoint_dir, args.base, vae_dir=args.vae,
-                                       image_encoder_dir=args.image_encoder, flavour=args.flavour)
-    pipeline.to(dtype=DTYPES[args.dtype])
-    save_pipeline(pipeline, args.output, generation_defaults=defaults)
+    else:  # one component in memory at a time
+        components = itertools.chain(
+            release_components(args.checkpoint_dir, args.base, vae_dir=args.vae, image_encoder_dir=args.image_encoder,
+                               flavour=args.flavour),
+            [("scheduler", scheduler_for_animate_anyone())])
+    write_pipeline_folder(components, args.output, dtype=DTYPES[args.dtype], generation_defaults=defaults)
     print(f"wrote {args.output}")
 
 

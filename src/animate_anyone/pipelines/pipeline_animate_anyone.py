@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -16,6 +18,7 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import CLIPVisionModelWithProjection
 
+from animate_anyone.checkpoints import load_model_folder
 from animate_anyone.models.clip_input import clip_pixels
 from animate_anyone.models.motion_unet import AnimateAnyoneUNet
 from animate_anyone.models.pose_guider import PoseGuider
@@ -58,6 +61,11 @@ def _to_pil(image: ImageInput) -> PIL.Image.Image:
                          f"[{image.min()}, {image.max()}]")
     image = (image * 255).round().astype(np.uint8)
     return PIL.Image.fromarray(image)
+
+
+def _is_model_library(library: str) -> bool:
+    """A model_index.json library whose classes `from_pretrained` reads itself (other names are left to diffusers)."""
+    return library in ("diffusers", "transformers") or library.startswith("animate_anyone.")
 
 
 def _is_single_image(item: object) -> bool:
@@ -154,16 +162,36 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         self._interrupt = False
 
     @classmethod
-    def from_pretrained(cls, *args, **kwargs) -> "AnimateAnyonePipeline":
-        """`DiffusionPipeline.from_pretrained`, with every weight copied into freshly allocated memory.
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "AnimateAnyonePipeline":
+        """`DiffusionPipeline.from_pretrained`, holding one copy of the weights and aligned memory.
 
-        safetensors tensors are views into the file at arbitrary offsets; oneDNN/MKL choose kernels by
-        alignment, so the same weights could give last-bit-different results from a loaded pipeline
-        than from the one that saved it. Owning aligned copies makes save -> load exact.
+        From a local folder, each model component with safetensors weights is read tensor by tensor into
+        a model built without memory (`checkpoints.load_model_folder`), cast to `dtype` as it is read, and
+        handed to diffusers: the weights are never held twice (diffusers maps the file, and copying out
+        of the map would keep both). Any other component (other formats, variants) diffusers loads, and
+        its tensors are then copied out of the file's map: safetensors tensors lie at arbitrary offsets;
+        oneDNN/MKL choose kernels by alignment, so the same weights could give last-bit-different results
+        from a loaded pipeline than from the one that saved it. Owned, aligned copies make save -> load exact.
         """
-        pipeline = super().from_pretrained(*args, **kwargs)
-        for component in pipeline.components.values():
-            if isinstance(component, torch.nn.Module):
+        folder = Path(pretrained_model_name_or_path)
+        dtype = kwargs.get("dtype", kwargs.get("torch_dtype"))
+        if folder.is_dir() and kwargs.get("variant") is None and (dtype is None or isinstance(dtype, torch.dtype)):
+            for name, entry in cls.load_config(folder).items():
+                if name.startswith("_") or name in kwargs or not isinstance(entry, list) or len(entry) != 2:
+                    continue
+                library, class_name = entry
+                if library is None or not _is_model_library(library):
+                    continue
+                model_class = getattr(importlib.import_module(library), class_name, None)
+                if not (isinstance(model_class, type) and issubclass(model_class, torch.nn.Module)):
+                    continue
+                model = load_model_folder(model_class, folder / name, dtype)
+                if model is not None:
+                    kwargs[name] = model
+        given = set(kwargs)
+        pipeline = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        for name, component in pipeline.components.items():
+            if isinstance(component, torch.nn.Module) and name not in given:
                 for tensor in [*component.parameters(), *component.buffers()]:
                     tensor.data = tensor.data.clone()
         return pipeline
