@@ -329,15 +329,18 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         return latents.to(device=device, dtype=torch.float32) * self.scheduler.init_noise_sigma
 
     def decode_latents(self, latents: torch.Tensor, decode_chunk_size: int = 8) -> torch.Tensor:
-        """(V, 4, F, h, w) latents -> (V, F, 3, H, W) frames in [0, 1]: each video on its own,
-        `decode_chunk_size` frames at a time."""
-        videos = []
-        for video in latents:
-            frames = video.transpose(0, 1) / self.vae.config.scaling_factor
-            decoded = [self.vae.decode(chunk.to(self.vae.dtype)).sample.float()
-                       for chunk in frames.split(decode_chunk_size)]
-            videos.append((torch.cat(decoded) / 2 + 0.5).clamp(0, 1))
-        return torch.stack(videos)
+        """(V, 4, F, h, w) latents -> (V, F, 3, H, W) frames in [0, 1], `decode_chunk_size` frames at a time
+        (the VAE decodes each frame on its own, so the chunking changes no number), each chunk written
+        into the output as it is decoded: the VAE's working memory does not grow with the video."""
+        num_videos, _, num_frames, height, width = latents.shape
+        scale = self.vae_scale_factor
+        video = torch.empty(num_videos, num_frames, 3, height * scale, width * scale, device=latents.device)
+        for index, frames in enumerate(latents.transpose(1, 2)):
+            for start in range(0, num_frames, decode_chunk_size):
+                chunk = frames[start:start + decode_chunk_size] / self.vae.config.scaling_factor
+                decoded = self.vae.decode(chunk.to(self.vae.dtype)).sample
+                video[index, start:start + decode_chunk_size] = (decoded.float() / 2 + 0.5).clamp(0, 1)
+        return video
 
     def predict_noise(self, latents: torch.Tensor, timestep: torch.Tensor, clip_embeds: torch.Tensor,
                       pose_features: torch.Tensor, guided: bool) -> torch.Tensor:
