@@ -64,6 +64,17 @@ def test_animate_with_another_scheduler_and_dtype(inputs, tmp_path, extra):
     assert video_info(output).num_frames == 3
 
 
+def test_animate_with_feature_reuse_records_it_in_the_label(inputs, tmp_path):
+    from animate_anyone.provenance.label import read_label
+
+    reference, poses = inputs
+    outputs = {interval: tmp_path / f"out{interval}.mp4" for interval in (1, 2)}
+    for interval, output in outputs.items():
+        assert main(animate_args(reference, poses, output, "--steps", "4", "--deep-cache", str(interval))) == 0
+    settings = {interval: read_label(output)["settings"] for interval, output in outputs.items()}
+    assert "deep_cache" not in settings[1] and settings[2]["deep_cache"] == 2
+
+
 def test_animate_loads_a_saved_model_folder(inputs, tmp_path):
     reference, poses = inputs
     tiny_pipeline(seed=0).save_pretrained(tmp_path / "model")
@@ -98,6 +109,7 @@ BAD_INPUTS = {
     "unknown scheduler": (lambda t, r, p: dict(extra=["--scheduler", "heun"]),
                           "unknown scheduler 'heun': expected one of ddim, dpm++2m, unipc, euler"),
     "not an mp4": (lambda t, r, p: dict(output=t / "out.avi"), ".mp4"),
+    "deep cache below 1": (lambda t, r, p: dict(extra=["--deep-cache", "0"]), "deep_cache_interval must be at least 1"),
 }
 
 

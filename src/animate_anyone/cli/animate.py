@@ -65,6 +65,10 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classifier-free guidance scale; 1 disables it "
                              "(default: the model's, 2.0 for the shipped model, else 3.5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
+    parser.add_argument("--deep-cache", type=int, default=1, metavar="N",
+                        help="reuse the denoising UNet's deep features across steps (DeepCache): the whole UNet "
+                             "every N-th step, only its outermost blocks in between; changes the output a little "
+                             "(docs/benchmarks.md). Default 1: off")
     parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
     parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
@@ -221,7 +225,13 @@ def check_generation_options(pipeline, args: argparse.Namespace, width: int, hei
 
 def generation_options(args: argparse.Namespace, width: int, height: int) -> dict:
     return dict(height=height, width=width, num_inference_steps=args.steps, guidance_scale=args.guidance,
-                context_frames=args.context_frames, context_overlap=args.context_overlap, output_type="np")
+                context_frames=args.context_frames, context_overlap=args.context_overlap, output_type="np",
+                deep_cache_interval=deep_cache_interval(args))
+
+
+def deep_cache_interval(args: argparse.Namespace) -> int:
+    """`--deep-cache`; 1 (off) for settings without it (the web UI's)."""
+    return getattr(args, "deep_cache", 1)
 
 
 def generate_and_write(pipeline, args: argparse.Namespace, reference, poses: list, width: int, height: int,
@@ -280,6 +290,8 @@ def output_label(pipeline, args: argparse.Namespace, shape: tuple, fps: float):
                     guidance=args.guidance, scheduler=args.scheduler or type(pipeline.scheduler).__name__,
                     context_frames=args.context_frames,
                     context_overlap=args.context_overlap, dtype=args.dtype, align=args.align)
+    if deep_cache_interval(args) > 1:  # recorded only when used: it changes the frames
+        settings["deep_cache"] = deep_cache_interval(args)
     return Label(name, sha256, args.seed, settings)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from transformers import CLIPVisionModelWithProjection
 
 from animate_anyone.checkpoints import load_model_folder
 from animate_anyone.models.clip_input import clip_pixels
+from animate_anyone.models.deep_cache import DeepFeatureCache
 from animate_anyone.models.motion_unet import AnimateAnyoneUNet
 from animate_anyone.models.pose_guider import PoseGuider
 from animate_anyone.models.reference_attention import (
@@ -160,6 +162,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         self._guidance_scale = 1.0
         self._num_timesteps = 0
         self._interrupt = False
+        self._deep_cache: DeepFeatureCache | None = None  # per call, with deep_cache_interval > 1
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "AnimateAnyonePipeline":
@@ -236,7 +239,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
     def check_inputs(self, num_pose_frames: int, height: int, width: int, num_inference_steps: int,
                      guidance_scale: float, context_frames: int, context_overlap: int,
                      decode_chunk_size: int, output_type: str, num_videos_per_prompt: int = 1,
-                     callback_on_step_end_tensor_inputs: list[str] | None = None) -> None:
+                     callback_on_step_end_tensor_inputs: list[str] | None = None,
+                     deep_cache_interval: int = 1) -> None:
         if num_pose_frames < 1:
             raise ValueError("pose_frames is empty: at least one pose frame is needed")
         if height % self.vae_scale_factor or width % self.vae_scale_factor or height <= 0 or width <= 0:
@@ -253,6 +257,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                              f"({self.unet.config.motion_max_seq_length} frames)")
         if decode_chunk_size < 1:
             raise ValueError(f"decode_chunk_size must be at least 1, got {decode_chunk_size}")
+        if deep_cache_interval < 1:
+            raise ValueError(f"deep_cache_interval must be at least 1 (1: off), got {deep_cache_interval}")
         if output_type not in ("pil", "np", "pt", "latent"):
             raise ValueError(f"output_type must be 'pil', 'np', 'pt' or 'latent', got {output_type!r}")
         if num_videos_per_prompt < 1:
@@ -391,8 +397,10 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         coverage = torch.zeros(latents.shape[2], device=latents.device)
         for window in windows if window_sharing is None else window_sharing.select(windows):
             frames = slice(window.start, window.stop)
-            noise_pred[:, :, frames] += self.predict_noise(latents[:, :, frames], timestep, clip_embeds,
-                                                            pose_features(window), guided)
+            reuse = contextlib.nullcontext() if self._deep_cache is None else self._deep_cache.around((window, guided))
+            with reuse:
+                noise_pred[:, :, frames] += self.predict_noise(latents[:, :, frames], timestep, clip_embeds,
+                                                                pose_features(window), guided)
             coverage[frames] += 1
         if window_sharing is not None:
             noise_pred, coverage = window_sharing.reduce(noise_pred), window_sharing.reduce(coverage)
@@ -419,6 +427,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         context_frames: int = 24,
         context_overlap: int = 4,
         decode_chunk_size: int = 8,
+        deep_cache_interval: int = 1,
         output_type: Literal["pil", "np", "pt", "latent"] = "pil",
         return_dict: bool = True,
         callback_on_step_end: Callable[[DiffusionPipeline, int, torch.Tensor, dict], dict]
@@ -445,6 +454,10 @@ class AnimateAnyonePipeline(DiffusionPipeline):
             latents: initial noise (V, 4, F, H/8, W/8) instead of drawing it.
             context_frames, context_overlap: temporal windows for long videos (averaged where they overlap).
             decode_chunk_size: frames decoded by the VAE at a time.
+            deep_cache_interval: feature reuse across steps (DeepCache, `models.deep_cache`): the whole
+                denoising UNet runs on every `deep_cache_interval`-th step (the first among them), the
+                others reuse its deep features and run only its outermost blocks. 1 (the default) is off;
+                2 is about 0.6x the UNet time at a measured quality cost (docs/benchmarks.md).
             output_type: batch first, as diffusers' video pipelines: "pil" (V lists of F images), "np"
                 ((V, F, H, W, 3) in [0, 1]), "pt" ((V, F, 3, H, W)), "latent" ((V, 4, F, h, w)).
             callback_on_step_end: `callback(pipe, step, timestep, callback_kwargs)` after every step;
@@ -465,7 +478,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         references = _references_to_pil(reference_image)
         self.check_inputs(min(len(sequence) for sequence in pose_sequences), height, width, num_inference_steps,
                           guidance_scale, context_frames, context_overlap, decode_chunk_size, output_type,
-                          num_videos_per_prompt, callback_on_step_end_tensor_inputs)
+                          num_videos_per_prompt, callback_on_step_end_tensor_inputs, deep_cache_interval)
         num_videos = self.pair_inputs(references, pose_sequences) * num_videos_per_prompt
         num_frames = len(pose_sequences[0])
         self._guidance_scale = guidance_scale
@@ -490,10 +503,13 @@ class AnimateAnyonePipeline(DiffusionPipeline):
             latents = self.prepare_latents(num_videos, num_frames, height, width, device, generator, latents)
 
             # 5. Denoising loop
+            self._deep_cache = DeepFeatureCache(self.unet) if deep_cache_interval > 1 else None
             with self.progress_bar(total=self._num_timesteps) as progress:
                 for step, timestep in enumerate(timesteps):
                     if self.interrupt:
                         break
+                    if self._deep_cache is not None:
+                        self._deep_cache.reuse = step % deep_cache_interval != 0
                     latents = self.denoise_step(latents, timestep, image_embeds, pose_features, windows,
                                                 self.guidance_scale, window_sharing)
                     if callback_on_step_end is not None:
@@ -505,6 +521,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                     progress.update()
         finally:
             self.reference_bank.clear()  # the reference tokens and their keys/values belong to this call
+            self._deep_cache = None  # so are the kept deep features
 
         # 6. Decode
         if output_type == "latent":
