@@ -9,11 +9,16 @@ creation, milliseconds against a step of minutes). Variants:
 * `fp32`: today's step;
 * `channels_last`: the denoising UNet and Pose Guider in channels-last memory format (oneDNN's
   preferred layout for convolutions; the attention blocks' NCHW -> tokens reshape becomes a view);
-* `bf16`: the same step with the UNet and Pose Guider in bf16 (`--dtype bf16` / `auto` on this CPU).
+* `bf16`: the same step with the UNet and Pose Guider in bf16 (`--dtype bf16` / `auto` on this CPU);
+* `deep_cache`: a feature-reuse step (`deep_cache_interval` > 1, `models.deep_cache`): the deep blocks'
+  output recorded by an untimed full step just before, then the timed step runs only the outermost
+  blocks. With an interval of N, a step costs on average (1 + (N - 1) x this ratio) / N of today's. Its
+  output change here is nil by construction (same input and timestep as the recording step); its
+  quality change is measured on the held-out benchmark (`bench_steps.py` rows `ddim:25:dc2`).
 
 Output change: max |difference| and relative L2 of the step's output (the next latents), against `fp32`.
 
-    python benchmarks/bench_levers.py [--frames 8] [--rounds 2] [--variants fp32 channels_last bf16]
+    python benchmarks/bench_levers.py [--frames 8] [--rounds 2] [--variants fp32 channels_last bf16 deep_cache]
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ import torch
 from bench_denoising_step import build_pipeline, fill_reference_bank
 from diffusers.utils import logging as diffusers_logging
 
+from animate_anyone.models.deep_cache import DeepFeatureCache
 from animate_anyone.pipelines.context import context_windows
 
 
 def make_variant(base, variant: str):
     """A copy of `base` (its own UNet, Pose Guider, scheduler state and reference bank) set up as `variant`."""
-    if variant == "fp32":
+    if variant in ("fp32", "deep_cache"):  # deep_cache: the fp32 pipeline, with a feature cache per step
         return base
     pipeline = copy.deepcopy(base)  # one copy: the UNet's processors keep pointing at the copy's own bank
     if variant == "channels_last":
@@ -78,10 +84,16 @@ def main() -> None:
     with torch.no_grad():
         for round_index in range(args.rounds):
             for variant, pipeline in pipelines.items():
+                if variant == "deep_cache":  # an untimed full step records the deep features
+                    pipeline._deep_cache = DeepFeatureCache(pipeline.unet)
+                    pose = pipeline.pose_features_per_window(pose_pixels[None], windows, 1, cpu)
+                    pipeline.denoise_step(latents, timestep, clip, pose, windows, guidance_scale=3.5)
+                    pipeline._deep_cache.reuse = True
                 start = time.perf_counter()
                 pose = pipeline.pose_features_per_window(pose_pixels[None], windows, 1, cpu)
                 outputs[variant] = pipeline.denoise_step(latents, timestep, clip, pose, windows, guidance_scale=3.5)
                 seconds = time.perf_counter() - start
+                pipeline._deep_cache = None
                 times[variant].append(seconds)
                 print(f"round {round_index} {variant}: {seconds:.2f} s", flush=True)
     baseline = statistics.median(times[args.variants[0]])

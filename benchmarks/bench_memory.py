@@ -11,7 +11,7 @@ Memory figures do not depend on the machine's load; the seconds printed beside t
         [--configs convert load-fp32 load-bf16 infer-8 infer-16 infer-24]
         `convert` of those files into DIR/pipeline (written on first use), loading that folder, and one
         `animate`-like call (reference, 1 guided DDIM step, VAE decode; 256x192, guidance 3.5) per frame
-        count. `--source` runs the children on another checkout's `src` (e.g. the code before a change),
+        count (`infer-N`), or the same with weights on demand (`lowmem-N`, `animate --low-memory`). `--source` runs the children on another checkout's `src` (e.g. the code before a change),
         so that both are measured by the same script.
 
 Run full-size measurements one at a time (each needs up to ~16 GB).
@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 REFERENCE_KEYS = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "checkpoint_keys"
-CONFIGS = ["convert", "load-fp32", "load-bf16", "infer-8", "infer-16", "infer-24"]
+CONFIGS = ["convert", "load-fp32", "load-bf16", "infer-8", "infer-16", "infer-24", "lowmem-8", "lowmem-16",
+           "lowmem-24"]
 HEIGHT, WIDTH, GUIDANCE = 256, 192, 3.5
 
 
@@ -116,12 +117,13 @@ def child(kind: str, workdir: Path, frames: int) -> None:
         from animate_anyone.pipelines.loading import load_pipeline
 
         dtype = torch.bfloat16 if kind == "load-bf16" else torch.float32
-        pipeline = load_pipeline(workdir / "pipeline", torch.device("cpu"), dtype)
+        options = {"weights_on_demand": True} if kind == "lowmem" else {}
+        pipeline = load_pipeline(workdir / "pipeline", torch.device("cpu"), dtype, **options)
         report["resident_after_load_gib"] = gib(resident_bytes())
         report["load_s"] = time.perf_counter() - start
         report["weights_gib"] = gib(sum(t.numel() * t.element_size() for m in pipeline.components.values()
                                         if isinstance(m, torch.nn.Module) for t in m.state_dict().values()))
-        if kind.startswith("infer"):
+        if kind in ("infer", "lowmem"):
             from animate_anyone.runtime import use_channels_last
 
             use_channels_last(pipeline)
@@ -146,9 +148,9 @@ def measure(workdir: Path, configs: list[str], source: Path | None) -> None:
     print("| configuration | peak RSS (GiB) | details |\n|---|---|---|", flush=True)
     for config in configs:
         kind, _, frames = config.partition("-")
-        kind = config if kind in ("convert", "load") else kind
+        kind, frames = (kind, frames) if kind in ("infer", "lowmem") else (config, "0")
         command = [sys.executable, __file__, "child", "--kind", kind, "--workdir", str(workdir),
-                   "--frames", frames if kind == "infer" else "0"]
+                   "--frames", frames]
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
         output = process.stdout.read()
         _, status, usage = os.wait4(process.pid, 0)

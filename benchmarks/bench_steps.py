@@ -8,7 +8,9 @@ fp32 (today's default): a row is "within 2 %" when each of SSIM, PSNR, L1 and te
 2 % (relative) of that row's value.
 
     python benchmarks/bench_steps.py [--characters 8 --frames 16 --guidance 2
-        --rows ddim:25 ddim:10 dpm++2m:10 ... --bf16-rows dpm++2m:10 --output outputs/bench_steps]
+        --rows ddim:25 ddim:10 dpm++2m:10 ddim:25:dc2 ... --bf16-rows dpm++2m:10 --output outputs/bench_steps]
+
+A row `SCHEDULER:STEPS:dcN` runs with feature reuse across steps (`deep_cache_interval=N`, DeepCache).
 """
 
 from __future__ import annotations
@@ -27,20 +29,23 @@ from animate_anyone.data.synthetic import generate_clip, split_seeds
 from animate_anyone.pipelines.loading import SHIPPED_MODEL, load_pipeline
 from animate_anyone.pipelines.schedulers import SCHEDULERS, scheduler_named
 
-BASELINE = ("ddim", 25, "fp32")
-REFERENCE = ("ddim", 50, "fp32")
+BASELINE = ("ddim", 25, "fp32", 1)
+REFERENCE = ("ddim", 50, "fp32", 1)
 DEFAULT_ROWS = ["ddim:25", "ddim:15", "ddim:10", "ddim:8", "ddim:6", "ddim:4",
                 "dpm++2m:15", "dpm++2m:10", "dpm++2m:8", "dpm++2m:6", "dpm++2m:4",
                 "unipc:15", "unipc:10", "unipc:8", "unipc:6", "unipc:4",
                 "euler:15", "euler:10", "euler:8", "euler:6"]
-METRICS = ("SSIM", "PSNR", "L1", "temporal error")
+METRICS = ("frame SSIM", "frame PSNR", "frame L1", "temporal error")
 
 
-def parse_row(text: str, dtype: str) -> tuple[str, int, str]:
-    name, steps = text.split(":")
+def parse_row(text: str, dtype: str) -> tuple[str, int, str, int]:
+    """SCHEDULER:STEPS, or SCHEDULER:STEPS:dcN for feature reuse with `deep_cache_interval=N`."""
+    name, steps, *reuse = text.split(":")
     if name not in SCHEDULERS:
         raise SystemExit(f"unknown scheduler {name!r}: expected one of {', '.join(SCHEDULERS)}")
-    return name, int(steps), dtype
+    if reuse and not (len(reuse) == 1 and reuse[0].startswith("dc") and reuse[0][2:].isdigit()):
+        raise SystemExit(f"row {text!r}: expected SCHEDULER:STEPS or SCHEDULER:STEPS:dcN")
+    return name, int(steps), dtype, int(reuse[0][2:]) if reuse else 1
 
 
 def main() -> None:
@@ -64,6 +69,7 @@ def main() -> None:
     references = [Image.fromarray(clip.frames[0]) for clip in clips]
     poses = [[Image.fromarray(pose) for pose in clip.pose_maps()[1:]] for clip in clips]
     truths = [clip.frames[1:].astype(np.float32) / 255 for clip in clips]
+    characters = [clip.character_masks()[1:] for clip in clips]
     pipelines = {dtype: load_pipeline(args.model, torch.device("cpu"), getattr(torch, name))
                  for dtype, name in (("fp32", "float32"), ("bf16", "bfloat16"))}
     width, height = references[0].size  # the clips' own size (the shipped model's 128x128)
@@ -71,17 +77,17 @@ def main() -> None:
     results: dict[tuple, dict[str, float]] = {}
     videos: dict[tuple, list[np.ndarray]] = {}
     for row in rows:
-        name, steps, dtype = row
+        name, steps, dtype, interval = row
         pipeline = pipelines[dtype]
         pipeline.register_modules(scheduler=scheduler_named(name, pipeline.scheduler))
         pipeline.set_progress_bar_config(disable=True)
         scores, generated_videos, start = [], [], time.perf_counter()
-        for index, (reference, driving, truth) in enumerate(zip(references, poses, truths)):
+        for index, (reference, driving, truth, character) in enumerate(zip(references, poses, truths, characters)):
             generated = pipeline(reference, driving, height=height, width=width, num_inference_steps=steps,
                                  guidance_scale=args.guidance, generator=torch.Generator().manual_seed(index),
-                                 output_type="np").frames[0]
+                                 deep_cache_interval=interval, output_type="np").frames[0]
             generated_videos.append(generated)
-            scores.append(frame_scores(generated, truth))
+            scores.append(frame_scores(generated, truth, character))
         seconds = (time.perf_counter() - start) / len(clips)
         videos[row] = generated_videos
         distance = [np.abs(got - ref).mean() for got, ref in zip(generated_videos, videos[REFERENCE])]
@@ -92,18 +98,20 @@ def main() -> None:
         print(row, results[row], flush=True)
 
     base = results[BASELINE]
-    lines = ["| scheduler | steps | dtype | SSIM ↑ | PSNR ↑ | L1 ↓ | temporal ↓ | largest change vs DDIM-25 | "
-             "vs DDIM-50: abs diff / PSNR | s / video |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| scheduler | steps | dtype | feature reuse | SSIM ↑ | PSNR ↑ | L1 ↓ | temporal ↓ | "
+             "largest change vs DDIM-25 | vs DDIM-50: abs diff / PSNR | s / video |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row, r in results.items():
         change = max(abs(r[key] - base[key]) / abs(base[key]) for key in METRICS)
-        lines.append(f"| {row[0]} | {row[1]} | {row[2]} | {r['SSIM']:.4f} | {r['PSNR']:.2f} | {r['L1']:.4f} | "
+        reuse = f"every {row[3]}" if row[3] > 1 else "off"
+        lines.append(f"| {row[0]} | {row[1]} | {row[2]} | {reuse} | {r['frame SSIM']:.4f} | {r['frame PSNR']:.2f} | {r['frame L1']:.4f} | "
                      f"{r['temporal error']:.4f} | {change:.1%} | {r['vs DDIM-50 |diff|']:.4f} / "
                      f"{r['vs DDIM-50 PSNR']:.1f} dB | {r['s/video']:.2f} |")
     table = "\n".join(lines)
     print(f"\n{args.model}: {args.characters} test characters x {args.frames} frames, {width}x{height}, "
           f"guidance {args.guidance}\n\n{table}")
     (output / "results.json").write_text(json.dumps(
-        {"settings": vars(args), "rows": [{"scheduler": k[0], "steps": k[1], "dtype": k[2], **v}
+        {"settings": vars(args), "rows": [{"scheduler": k[0], "steps": k[1], "dtype": k[2], "deep_cache_interval": k[3], **v}
                                          for k, v in results.items()]}, indent=2))
     (output / "results.md").write_text(table + "\n")
 

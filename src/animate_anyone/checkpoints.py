@@ -83,34 +83,47 @@ def safetensors_files(folder: Path, weights_name: str) -> list[Path]:
     return sorted({folder / shard for shard in json.loads(index.read_text())["weight_map"].values()})
 
 
-def load_model_folder(cls, folder: str | os.PathLike, dtype: torch.dtype | None = None) -> nn.Module | None:
-    """A diffusers or transformers model of class `cls` from its folder (config + safetensors), in `dtype`,
-    holding one copy of its weights while loading: built without memory (`accelerate.init_empty_weights`),
-    then given the tensors as read (`read_safetensors`, strict). None where the folder has no safetensors
-    weights (then the library's own `from_pretrained` is the way)."""
-    from accelerate import init_empty_weights
+def model_weight_files(cls, folder: Path) -> list[Path]:
+    """The safetensors files of a diffusers or transformers model folder of class `cls` (empty if none)."""
     from diffusers import ModelMixin
     from diffusers.utils import SAFETENSORS_WEIGHTS_NAME
     from transformers import PreTrainedModel
     from transformers.utils import SAFE_WEIGHTS_NAME
 
-    folder = Path(folder)
     if issubclass(cls, ModelMixin):
-        files = safetensors_files(folder, SAFETENSORS_WEIGHTS_NAME)
-        if not files:
-            return None
-        with init_empty_weights():
-            model = cls.from_config(cls.load_config(folder))
-        dtype = dtype or torch.get_default_dtype()  # diffusers' own default; transformers keeps the file's
-    elif issubclass(cls, PreTrainedModel):
-        files = safetensors_files(folder, SAFE_WEIGHTS_NAME)
-        if not files:
-            return None
-        config = cls.config_class.from_pretrained(folder)
-        with init_empty_weights():
-            model = cls._from_config(config)
-    else:
+        return safetensors_files(folder, SAFETENSORS_WEIGHTS_NAME)
+    if issubclass(cls, PreTrainedModel):
+        return safetensors_files(folder, SAFE_WEIGHTS_NAME)
+    return []
+
+
+def empty_model(cls, folder: Path) -> nn.Module:
+    """A diffusers or transformers model of class `cls` configured by `folder`, its weights on the meta
+    device (`accelerate.init_empty_weights`: no memory, no random initialisation)."""
+    from accelerate import init_empty_weights
+    from diffusers import ModelMixin
+
+    with init_empty_weights():
+        if issubclass(cls, ModelMixin):
+            return cls.from_config(cls.load_config(folder))
+        return cls._from_config(cls.config_class.from_pretrained(folder))
+
+
+def load_model_folder(cls, folder: str | os.PathLike, dtype: torch.dtype | None = None) -> nn.Module | None:
+    """A diffusers or transformers model of class `cls` from its folder (config + safetensors), in `dtype`,
+    holding one copy of its weights while loading: built without memory (`empty_model`), then given the
+    tensors as read (`read_safetensors`, strict). `dtype` None: diffusers' default dtype for diffusers
+    models, the file's for transformers ones (as their `from_pretrained`). None where the folder has no
+    safetensors weights (then the library's own `from_pretrained` is the way)."""
+    from diffusers import ModelMixin
+
+    folder = Path(folder)
+    files = model_weight_files(cls, folder)
+    if not files:
         return None
+    model = empty_model(cls, folder)
+    if dtype is None and issubclass(cls, ModelMixin):
+        dtype = torch.get_default_dtype()
     load_strict(model, read_safetensors(files, dtype), str(folder), assign=True)
     return model.eval()
 

@@ -77,6 +77,9 @@ def use_channels_last(pipeline) -> None:
         model = getattr(pipeline, name, None)
         if model is not None:
             model.to(memory_format=torch.channels_last)
+            hook = getattr(model, "_hf_hook", None)
+            if hasattr(hook, "memory_format"):  # weights read on demand take the layout when read
+                hook.memory_format = torch.channels_last
 
 
 def machine_device_and_dtype() -> tuple[torch.device, torch.dtype]:

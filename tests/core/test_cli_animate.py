@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from animate_anyone.cli import main
-from animate_anyone.data.video_io import video_info, write_video
+from animate_anyone.data.video_io import iter_video_frames, video_info, write_video
 from animate_anyone.testing import tiny_pipeline, write_png_header
 
 
@@ -78,10 +78,14 @@ def test_animate_with_feature_reuse_records_it_in_the_label(inputs, tmp_path):
 def test_animate_loads_a_saved_model_folder(inputs, tmp_path):
     reference, poses = inputs
     tiny_pipeline(seed=0).save_pretrained(tmp_path / "model")
-    output = tmp_path / "out.mp4"
-    args = animate_args(reference, poses, output)
-    args[args.index("tiny-random")] = str(tmp_path / "model")
-    assert main(args) == 0 and output.is_file()
+    videos = []
+    for extra in ([], ["--low-memory"]):  # weights read on demand: the same video
+        output = tmp_path / f"out{len(videos)}.mp4"
+        args = animate_args(reference, poses, output, *extra)
+        args[args.index("tiny-random")] = str(tmp_path / "model")
+        assert main(args) == 0 and output.is_file()
+        videos.append(np.stack(list(iter_video_frames(output))))
+    np.testing.assert_array_equal(*videos)
 
 
 def broken_model(tmp_path: Path) -> Path:
@@ -109,6 +113,7 @@ BAD_INPUTS = {
     "unknown scheduler": (lambda t, r, p: dict(extra=["--scheduler", "heun"]),
                           "unknown scheduler 'heun': expected one of ddim, dpm++2m, unipc, euler"),
     "not an mp4": (lambda t, r, p: dict(output=t / "out.avi"), ".mp4"),
+    "low memory without a folder": (lambda t, r, p: dict(extra=["--low-memory"]), "read a model folder on the CPU"),
     "deep cache below 1": (lambda t, r, p: dict(extra=["--deep-cache", "0"]), "deep_cache_interval must be at least 1"),
 }
 

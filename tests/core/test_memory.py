@@ -88,3 +88,54 @@ def test_written_folder_takes_the_dtype_and_leaves_no_folder_on_failure(tmp_path
     assert {getattr(loaded, name).dtype for name in MODELS} == {torch.bfloat16}
     with safe_open(str(tmp_path / "bf16" / "unet" / "diffusion_pytorch_model.safetensors"), "pt") as file:
         assert file.get_tensor("conv_in.weight").dtype == torch.bfloat16
+
+
+def hooks_of(pipeline) -> dict:
+    return {name: getattr(pipeline, name)._hf_hook for name in ("image_encoder", "reference_net", "unet", "vae")}
+
+
+def test_weights_on_demand_give_the_same_video_holding_one_model_at_a_time(saved, reference):
+    poses = make_poses(5)
+    expected = generate(AnimateAnyonePipeline.from_pretrained(saved, dtype=torch.float32), reference, poses)
+    pipe = AnimateAnyonePipeline.from_pretrained(saved, dtype=torch.float32, weights_on_demand=True)
+    pipe.set_progress_bar_config(disable=True)
+    assert all(tensor.is_meta for name in ("image_encoder", "reference_net", "unet", "vae")
+               for tensor in getattr(pipe, name).state_dict().values())  # nothing read yet
+    assert not any(tensor.is_meta for tensor in pipe.pose_guider.state_dict().values())  # runs per window: resident
+    seen = []
+    for name, model in [("image_encoder", pipe.image_encoder), ("reference_net", pipe.reference_net),
+                        ("unet", pipe.unet)]:
+        model.register_forward_hook(lambda *_, name=name: seen.append(
+            {other for other, hook in hooks_of(pipe).items() if hook.loaded}))
+    np.testing.assert_array_equal(generate(pipe, reference, poses), expected)
+    # while each model ran, the ones before it in model_cpu_offload_seq had let their weights go
+    assert seen == [{"image_encoder"}, {"reference_net", "vae"}, {"unet", "vae"}, {"unet", "vae"}]
+    assert {name for name, hook in hooks_of(pipe).items() if hook.loaded} == {"vae"}
+    windows = dict(context_frames=3, context_overlap=1)  # the UNet is read once per call, not per window
+    np.testing.assert_array_equal(generate(pipe, reference, poses, **windows),
+                                  generate(AnimateAnyonePipeline.from_pretrained(saved), reference, poses, **windows))
+    assert {name: hook.loads for name, hook in hooks_of(pipe).items()} == {
+        "image_encoder": 2, "reference_net": 2, "unet": 2, "vae": 1}
+
+
+def test_weights_on_demand_take_the_channels_last_layout(saved, reference):
+    from animate_anyone.runtime import use_channels_last
+
+    pipe = AnimateAnyonePipeline.from_pretrained(saved, dtype=torch.float32, weights_on_demand=True)
+    pipe.set_progress_bar_config(disable=True)
+    use_channels_last(pipe)
+    layouts = []
+    pipe.unet.register_forward_hook(lambda module, *_: layouts.append(
+        module.conv_in.weight.is_contiguous(memory_format=torch.channels_last)))
+    generate(pipe, reference, make_poses(2))
+    assert layouts and all(layouts)
+
+
+def test_weights_on_demand_need_a_folder_and_a_dtype(saved):
+    from animate_anyone.errors import InputError
+    from animate_anyone.pipelines.loading import load_pipeline
+
+    with pytest.raises(ValueError, match="needs a local pipeline folder and a dtype"):
+        AnimateAnyonePipeline.from_pretrained(saved, weights_on_demand=True)
+    with pytest.raises(InputError, match="read a model folder on the CPU"):
+        load_pipeline("tiny-random", torch.device("cpu"), torch.float32, weights_on_demand=True)

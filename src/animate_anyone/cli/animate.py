@@ -65,6 +65,9 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classifier-free guidance scale; 1 disables it "
                              "(default: the model's, 2.0 for the shipped model, else 3.5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
+    parser.add_argument("--low-memory", action="store_true",
+                        help="hold each model's weights only while it runs, reading them from the model folder "
+                             "when needed (CPU; same output; about half the peak memory of a full-size model)")
     parser.add_argument("--deep-cache", type=int, default=1, metavar="N",
                         help="reuse the denoising UNet's deep features across steps (DeepCache): the whole UNet "
                              "every N-th step, only its outermost blocks in between; changes the output a little "
@@ -200,7 +203,7 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
     device = resolve_device(args.device)
     if args.scheduler is not None:
         scheduler_entry(args.scheduler)  # an unknown name fails before the (possibly long) loading
-    pipeline = load_pipeline(args.model, device, resolve_dtype(args.dtype, device))
+    pipeline = load_pipeline(args.model, device, resolve_dtype(args.dtype, device), weights_on_demand=args.low_memory)
     if args.scheduler is not None:
         pipeline.register_modules(scheduler=scheduler_named(args.scheduler, pipeline.scheduler))
     if device.type == "cpu":

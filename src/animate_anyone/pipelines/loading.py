@@ -93,11 +93,16 @@ def write_generation_defaults(folder: str | os.PathLike, defaults: dict) -> Path
     return path
 
 
-def load_pipeline(model: str | os.PathLike | None, device: torch.device, dtype: torch.dtype) -> AnimateAnyonePipeline:
+def load_pipeline(model: str | os.PathLike | None, device: torch.device, dtype: torch.dtype,
+                  weights_on_demand: bool = False) -> AnimateAnyonePipeline:
     """The shipped model (`None` or `tiny128`), `tiny-random` or a `save_pretrained` folder, in `dtype`.
 
     A folder's weights are cast to `dtype` as they are read (`dtype`), tensor by tensor, so loading
-    bf16 from an fp32 folder never holds the fp32 model in memory."""
+    bf16 from an fp32 folder never holds the fp32 model in memory. `weights_on_demand` (a folder, on
+    the CPU): each model holds its weights only while it runs (`pipelines.folder_offload`)."""
+    if weights_on_demand and (str(model) == TINY_RANDOM or device.type != "cpu"):
+        raise InputError("weights on demand (--low-memory) read a model folder on the CPU "
+                         "(on a GPU, model CPU offload is the lever)")
     if str(model) == TINY_RANDOM:
         from animate_anyone.testing import tiny_pipeline
 
@@ -110,4 +115,6 @@ def load_pipeline(model: str | os.PathLike | None, device: torch.device, dtype: 
     from animate_anyone.checkpoints import load_pretrained  # diffusers: seconds, only when a model loads
     from animate_anyone.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
 
+    if weights_on_demand:
+        return load_pretrained(AnimateAnyonePipeline, path, "model", dtype=dtype, weights_on_demand=True)
     return load_pretrained(AnimateAnyonePipeline, path, "model", dtype=dtype).to(device=device)

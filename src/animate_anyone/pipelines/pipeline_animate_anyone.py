@@ -19,7 +19,7 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import CLIPVisionModelWithProjection
 
-from animate_anyone.checkpoints import load_model_folder
+from animate_anyone.checkpoints import empty_model, load_model_folder, model_weight_files
 from animate_anyone.models.clip_input import clip_pixels
 from animate_anyone.models.deep_cache import DeepFeatureCache
 from animate_anyone.models.motion_unet import AnimateAnyoneUNet
@@ -33,6 +33,7 @@ from animate_anyone.models.reference_attention import (
 )
 from animate_anyone.pipelines.components import OPTIONAL_COMPONENTS
 from animate_anyone.pipelines.context import context_windows
+from animate_anyone.pipelines.folder_offload import enable_weights_on_demand
 from animate_anyone.pipelines.output import AnimateAnyonePipelineOutput
 
 if TYPE_CHECKING:
@@ -165,7 +166,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         self._deep_cache: DeepFeatureCache | None = None  # per call, with deep_cache_interval > 1
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "AnimateAnyonePipeline":
+    def from_pretrained(cls, pretrained_model_name_or_path, weights_on_demand: bool = False,
+                        **kwargs) -> "AnimateAnyonePipeline":
         """`DiffusionPipeline.from_pretrained`, holding one copy of the weights and aligned memory.
 
         From a local folder, each model component with safetensors weights is read tensor by tensor into
@@ -175,29 +177,53 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         its tensors are then copied out of the file's map: safetensors tensors lie at arbitrary offsets;
         oneDNN/MKL choose kernels by alignment, so the same weights could give last-bit-different results
         from a loaded pipeline than from the one that saved it. Owned, aligned copies make save -> load exact.
+
+        `weights_on_demand` (CPU only; needs `dtype` and safetensors weights): no weights but the Pose
+        Guider's are read now; each other model reads its own when it is called and lets them go when
+        the next model starts (`pipelines.folder_offload`): the peak holds the largest model, not all.
         """
         folder = Path(pretrained_model_name_or_path)
         dtype = kwargs.get("dtype", kwargs.get("torch_dtype"))
-        if folder.is_dir() and kwargs.get("variant") is None and (dtype is None or isinstance(dtype, torch.dtype)):
-            for name, entry in cls.load_config(folder).items():
-                if name.startswith("_") or name in kwargs or not isinstance(entry, list) or len(entry) != 2:
-                    continue
-                library, class_name = entry
-                if library is None or not _is_model_library(library):
-                    continue
-                model_class = getattr(importlib.import_module(library), class_name, None)
-                if not (isinstance(model_class, type) and issubclass(model_class, torch.nn.Module)):
-                    continue
-                model = load_model_folder(model_class, folder / name, dtype)
-                if model is not None:
-                    kwargs[name] = model
+        ours = folder.is_dir() and kwargs.get("variant") is None and (dtype is None or isinstance(dtype, torch.dtype))
+        if weights_on_demand and (not ours or dtype is None):
+            raise ValueError("weights_on_demand needs a local pipeline folder and a dtype")
+        on_demand: dict[str, list[Path]] = {}
+        for name, model_class in (cls._model_classes(folder) if ours else {}).items():
+            if name in kwargs:
+                continue
+            if weights_on_demand and name != "pose_guider":  # it runs between the UNet's windows, and is small
+                on_demand[name] = model_weight_files(model_class, folder / name)
+                if not on_demand[name]:
+                    raise ValueError(f"weights_on_demand reads safetensors weights; {folder / name} has none")
+                kwargs[name] = torch.nn.Module.to(empty_model(model_class, folder / name), dtype=dtype).eval()
+                continue
+            model = load_model_folder(model_class, folder / name, dtype)
+            if model is not None:
+                kwargs[name] = model
         given = set(kwargs)
         pipeline = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
         for name, component in pipeline.components.items():
             if isinstance(component, torch.nn.Module) and name not in given:
                 for tensor in [*component.parameters(), *component.buffers()]:
                     tensor.data = tensor.data.clone()
+        if on_demand:
+            enable_weights_on_demand(pipeline, on_demand, dtype, torch.device("cpu"))
         return pipeline
+
+    @classmethod
+    def _model_classes(cls, folder: Path) -> dict[str, type]:
+        """The model components (torch modules) that a pipeline folder's model_index.json names, by class."""
+        classes = {}
+        for name, entry in cls.load_config(folder).items():
+            if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2:
+                continue
+            library, class_name = entry
+            if library is None or not _is_model_library(library):
+                continue
+            model_class = getattr(importlib.import_module(library), class_name, None)
+            if isinstance(model_class, type) and issubclass(model_class, torch.nn.Module):
+                classes[name] = model_class
+        return classes
 
     # ---------------------------------------------------------------- diffusers' levers
     @property
