@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from bench_tiny_model import frame_scores, mean_scores
 from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
 
 from animate_anyone.data.synthetic import generate_clip, split_seeds
 from animate_anyone.pipelines.loading import SHIPPED_MODEL, load_pipeline
@@ -58,6 +59,8 @@ def main() -> None:
     parser.add_argument("--bf16-rows", nargs="*", default=["ddim:25", "dpm++2m:10", "unipc:10", "dpm++2m:8"],
                         help="SCHEDULER:STEPS rows in bf16")
     parser.add_argument("--output", default="outputs/bench_steps", help="folder for results.json and results.md")
+    parser.add_argument("--flops", action="store_true",
+                        help="also count each row's FLOPs per video (one more, untimed call on the first character)")
     args = parser.parse_args()
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
@@ -75,6 +78,7 @@ def main() -> None:
     width, height = references[0].size  # the clips' own size (the shipped model's 128x128)
 
     results: dict[tuple, dict[str, float]] = {}
+    results_flops: dict[tuple, int] = {}
     videos: dict[tuple, list[np.ndarray]] = {}
     for row in rows:
         name, steps, dtype, interval = row
@@ -89,24 +93,32 @@ def main() -> None:
             generated_videos.append(generated)
             scores.append(frame_scores(generated, truth, character))
         seconds = (time.perf_counter() - start) / len(clips)
+        if args.flops:  # FLOPs do not depend on the machine's load, unlike the seconds
+            with FlopCounterMode(display=False) as counter:
+                pipeline(references[0], poses[0], height=height, width=width, num_inference_steps=steps,
+                         guidance_scale=args.guidance, generator=torch.Generator().manual_seed(0),
+                         deep_cache_interval=interval, output_type="np")
+            results_flops[row] = counter.get_total_flops()
         videos[row] = generated_videos
         distance = [np.abs(got - ref).mean() for got, ref in zip(generated_videos, videos[REFERENCE])]
         psnr = [10 * np.log10(1 / max(np.mean((got - ref) ** 2), 1e-12))
                 for got, ref in zip(generated_videos, videos[REFERENCE])]
         results[row] = mean_scores(scores) | {"vs DDIM-50 |diff|": float(np.mean(distance)),
                                               "vs DDIM-50 PSNR": float(np.mean(psnr)), "s/video": seconds}
+        if row in results_flops:
+            results[row]["GFLOP/video"] = results_flops[row] / 1e9
         print(row, results[row], flush=True)
 
     base = results[BASELINE]
     lines = ["| scheduler | steps | dtype | feature reuse | SSIM ↑ | PSNR ↑ | L1 ↓ | temporal ↓ | "
-             "largest change vs DDIM-25 | vs DDIM-50: abs diff / PSNR | s / video |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "largest change vs DDIM-25 | vs DDIM-50: abs diff / PSNR | s / video | GFLOP / video |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row, r in results.items():
         change = max(abs(r[key] - base[key]) / abs(base[key]) for key in METRICS)
         reuse = f"every {row[3]}" if row[3] > 1 else "off"
         lines.append(f"| {row[0]} | {row[1]} | {row[2]} | {reuse} | {r['frame SSIM']:.4f} | {r['frame PSNR']:.2f} | {r['frame L1']:.4f} | "
                      f"{r['temporal error']:.4f} | {change:.1%} | {r['vs DDIM-50 |diff|']:.4f} / "
-                     f"{r['vs DDIM-50 PSNR']:.1f} dB | {r['s/video']:.2f} |")
+                     f"{r['vs DDIM-50 PSNR']:.1f} dB | {r['s/video']:.2f} | {r.get('GFLOP/video', float('nan')):.1f} |")
     table = "\n".join(lines)
     print(f"\n{args.model}: {args.characters} test characters x {args.frames} frames, {width}x{height}, "
           f"guidance {args.guidance}\n\n{table}")
