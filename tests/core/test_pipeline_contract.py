@@ -204,7 +204,7 @@ def test_cli_turns_a_pipeline_refusal_into_one_line(tmp_path, capsys, monkeypatc
     def refuse(*args):
         raise ValueError("ReferenceNet wrote no reference tokens for x")
 
-    def refusing_pipeline(*args):
+    def refusing_pipeline(*args, **kwargs):
         pipe = tiny_pipeline(seed=0)
         monkeypatch.setattr(pipe, "write_reference", refuse)
         return pipe

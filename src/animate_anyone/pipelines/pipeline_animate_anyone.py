@@ -39,6 +39,10 @@ from animate_anyone.pipelines.output import AnimateAnyonePipelineOutput
 if TYPE_CHECKING:
     from animate_anyone.distributed import WindowSharing
 
+# Output pixels the VAE decodes at a time by default: its decoder needs about 3.4 KB per output pixel in
+# fp32 (measured, SD VAE: 1.27 GiB to decode 8 frames of 256x192), so about 0.4 GiB.
+DECODE_CHUNK_PIXELS = 2**17
+
 ImageInput = PIL.Image.Image | np.ndarray | torch.Tensor
 PoseInput = list[PIL.Image.Image] | np.ndarray | torch.Tensor
 # One item, or a batch: a list (one per video) or an array/tensor with a leading batch axis.
@@ -264,7 +268,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
     # ---------------------------------------------------------------- helpers
     def check_inputs(self, num_pose_frames: int, height: int, width: int, num_inference_steps: int,
                      guidance_scale: float, context_frames: int, context_overlap: int,
-                     decode_chunk_size: int, output_type: str, num_videos_per_prompt: int = 1,
+                     decode_chunk_size: int | None, output_type: str, num_videos_per_prompt: int = 1,
                      callback_on_step_end_tensor_inputs: list[str] | None = None,
                      deep_cache_interval: int = 1) -> None:
         if num_pose_frames < 1:
@@ -281,8 +285,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         if context_frames > self.unet.config.motion_max_seq_length:
             raise ValueError(f"context_frames {context_frames} exceeds the motion modules' position encoding "
                              f"({self.unet.config.motion_max_seq_length} frames)")
-        if decode_chunk_size < 1:
-            raise ValueError(f"decode_chunk_size must be at least 1, got {decode_chunk_size}")
+        if decode_chunk_size is not None and decode_chunk_size < 1:
+            raise ValueError(f"decode_chunk_size must be at least 1 (or None: by size), got {decode_chunk_size}")
         if deep_cache_interval < 1:
             raise ValueError(f"deep_cache_interval must be at least 1 (1: off), got {deep_cache_interval}")
         if output_type not in ("pil", "np", "pt", "latent"):
@@ -360,12 +364,15 @@ class AnimateAnyonePipeline(DiffusionPipeline):
             raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
         return latents.to(device=device, dtype=torch.float32) * self.scheduler.init_noise_sigma
 
-    def decode_latents(self, latents: torch.Tensor, decode_chunk_size: int = 8) -> torch.Tensor:
+    def decode_latents(self, latents: torch.Tensor, decode_chunk_size: int | None = None) -> torch.Tensor:
         """(V, 4, F, h, w) latents -> (V, F, 3, H, W) frames in [0, 1], `decode_chunk_size` frames at a time
-        (the VAE decodes each frame on its own, so the chunking changes no number), each chunk written
-        into the output as it is decoded: the VAE's working memory does not grow with the video."""
+        (None: as many as `DECODE_CHUNK_PIXELS` allow, at least one), each chunk written into the output as
+        it is decoded: the VAE's working memory does not grow with the video. The VAE decodes each frame on
+        its own, so the chunking changes numbers only in the last bits (batch-size kernels)."""
         num_videos, _, num_frames, height, width = latents.shape
         scale = self.vae_scale_factor
+        if decode_chunk_size is None:
+            decode_chunk_size = max(1, DECODE_CHUNK_PIXELS // (height * width * scale**2))
         video = torch.empty(num_videos, num_frames, 3, height * scale, width * scale, device=latents.device)
         for index, frames in enumerate(latents.transpose(1, 2)):
             for start in range(0, num_frames, decode_chunk_size):
@@ -452,7 +459,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         latents: torch.Tensor | None = None,
         context_frames: int = 24,
         context_overlap: int = 4,
-        decode_chunk_size: int = 8,
+        decode_chunk_size: int | None = None,
         deep_cache_interval: int = 1,
         output_type: Literal["pil", "np", "pt", "latent"] = "pil",
         return_dict: bool = True,
@@ -479,7 +486,9 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                 generator.
             latents: initial noise (V, 4, F, H/8, W/8) instead of drawing it.
             context_frames, context_overlap: temporal windows for long videos (averaged where they overlap).
-            decode_chunk_size: frames decoded by the VAE at a time.
+            decode_chunk_size: frames decoded by the VAE at a time; None (the default): as many as
+                `DECODE_CHUNK_PIXELS` output pixels (2 frames of 256x256, 1 of 512x768 or more), which bounds the
+                decoder's working memory (about 3.4 KB per pixel in fp32: 0.4 GiB) whatever the size.
             deep_cache_interval: feature reuse across steps (DeepCache, `models.deep_cache`): the whole
                 denoising UNet runs on every `deep_cache_interval`-th step (the first among them), the
                 others reuse its deep features and run only its outermost blocks. 1 (the default) is off;
