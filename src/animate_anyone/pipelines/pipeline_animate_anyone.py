@@ -492,7 +492,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
             deep_cache_interval: feature reuse across steps (DeepCache, `models.deep_cache`): the whole
                 denoising UNet runs on every `deep_cache_interval`-th step (the first among them), the
                 others reuse its deep features and run only its outermost blocks. 1 (the default) is off;
-                2 is about 0.6x the UNet time at a measured quality cost (docs/benchmarks.md).
+                2 costs 0.66x the UNet's FLOPs per step at full size and changes the video a little
+                (docs/benchmarks.md).
             output_type: batch first, as diffusers' video pipelines: "pil" (V lists of F images), "np"
                 ((V, F, H, W, 3) in [0, 1]), "pt" ((V, F, 3, H, W)), "latent" ((V, 4, F, h, w)).
             callback_on_step_end: `callback(pipe, step, timestep, callback_kwargs)` after every step;
