@@ -139,3 +139,23 @@ def test_weights_on_demand_need_a_folder_and_a_dtype(saved):
         AnimateAnyonePipeline.from_pretrained(saved, weights_on_demand=True)
     with pytest.raises(InputError, match="read a model folder on the CPU"):
         load_pipeline("tiny-random", torch.device("cpu"), torch.float32, weights_on_demand=True)
+
+
+def test_a_folder_is_rewritten_one_model_at_a_time(saved, tmp_path, reference):
+    from animate_anyone.pipelines.folder_offload import components_one_at_a_time
+
+    pipe = AnimateAnyonePipeline.from_pretrained(saved, dtype=torch.float32, weights_on_demand=True)
+    held = []
+
+    def watched():
+        for name, component in components_one_at_a_time(pipe):
+            held.append({other for other in MODELS if other != "pose_guider" and not any(
+                tensor.is_meta for tensor in getattr(pipe, other).state_dict().values())})
+            yield name, component
+
+    write_pipeline_folder(watched(), tmp_path / "copy")
+    assert all(len(models) <= 1 for models in held) and set().union(*held) == set(MODELS) - {"pose_guider"}
+    poses = make_poses(2)
+    np.testing.assert_array_equal(
+        generate(AnimateAnyonePipeline.from_pretrained(tmp_path / "copy"), reference, poses),
+        generate(AnimateAnyonePipeline.from_pretrained(saved), reference, poses))

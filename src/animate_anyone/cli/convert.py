@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> None:
         load_pipeline,
         model_folder,
     )
+    from animate_anyone.pipelines.folder_offload import components_one_at_a_time
     from animate_anyone.pipelines.schedulers import scheduler_for_animate_anyone
     from animate_anyone.runtime import DTYPES
 
@@ -52,11 +53,11 @@ def run(args: argparse.Namespace) -> None:
     if args.flavour == "pipeline":  # the folder's own defaults go along, if it has any
         source = model_folder(args.checkpoint_dir)
         defaults = generation_defaults(source) if source and (source / DEFAULTS_FILE).is_file() else None
-        pipeline = load_pipeline(args.checkpoint_dir, torch.device("cpu"), DTYPES[args.dtype])
+        # one model in memory at a time: each reads its weights when the writer takes it
+        pipeline = load_pipeline(args.checkpoint_dir, torch.device("cpu"), DTYPES[args.dtype], weights_on_demand=True)
         if args.vae is not None:
             pipeline.register_modules(vae=replacement_vae(Path(args.vae), pipeline.vae.config.scaling_factor))
-        components = list(pipeline.components.items())
-        del pipeline  # the list holds the components, and the writer lets each go once written
+        components = components_one_at_a_time(pipeline)
     elif args.base is None:
         raise InputError(f"--from {args.flavour} needs --base (the SD image-variations folder)")
     else:  # one component in memory at a time

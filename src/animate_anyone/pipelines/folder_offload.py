@@ -14,6 +14,7 @@ like a forward call (diffusers' `apply_forward_hook`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -77,3 +78,14 @@ def enable_weights_on_demand(pipeline, model_files: dict[str, list[Path]], dtype
         hook = WeightsOnDemandHook(model_files[name], dtype, device, previous)
         add_hook_to_module(model, hook)
         previous = hook
+
+
+def components_one_at_a_time(pipeline) -> Iterator[tuple[str, object]]:
+    """`pipeline.components` as (name, component) pairs, a model with weights on demand reading its weights
+    just before it is handed out: a consumer that lets each model's weights go before taking the next
+    (`convert.write_pipeline_folder`) holds one model at a time."""
+    for name, component in pipeline.components.items():
+        hook = getattr(component, "_hf_hook", None)
+        if isinstance(hook, WeightsOnDemandHook):
+            hook.load()
+        yield name, component
