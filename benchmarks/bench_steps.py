@@ -116,14 +116,16 @@ def main() -> None:
     for row, r in results.items():
         change = max(abs(r[key] - base[key]) / abs(base[key]) for key in METRICS)
         reuse = f"every {row[3]}" if row[3] > 1 else "off"
-        lines.append(f"| {row[0]} | {row[1]} | {row[2]} | {reuse} | {r['frame SSIM']:.4f} | {r['frame PSNR']:.2f} | {r['frame L1']:.4f} | "
+        lines.append(f"| {row[0]} | {row[1]} | {row[2]} | {reuse} | {r['frame SSIM']:.4f} | {r['frame PSNR']:.2f} | "
+                     f"{r['frame L1']:.4f} | "
                      f"{r['temporal error']:.4f} | {change:.1%} | {r['vs DDIM-50 |diff|']:.4f} / "
                      f"{r['vs DDIM-50 PSNR']:.1f} dB | {r['s/video']:.2f} | {r.get('GFLOP/video', float('nan')):.1f} |")
     table = "\n".join(lines)
     print(f"\n{args.model}: {args.characters} test characters x {args.frames} frames, {width}x{height}, "
           f"guidance {args.guidance}\n\n{table}")
     (output / "results.json").write_text(json.dumps(
-        {"settings": vars(args), "rows": [{"scheduler": k[0], "steps": k[1], "dtype": k[2], "deep_cache_interval": k[3], **v}
+        {"settings": vars(args), "rows": [{"scheduler": k[0], "steps": k[1], "dtype": k[2], "deep_cache_interval": k[3],
+                                          **v}
                                          for k, v in results.items()]}, indent=2))
     (output / "results.md").write_text(table + "\n")
 

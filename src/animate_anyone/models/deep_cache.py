@@ -44,8 +44,10 @@ class DeepFeatureCache:
             with self._skipping_deep_blocks(self.features[key]):
                 yield
             return
-        deep_output = self.unet.up_blocks[-2]
-        handle = deep_output.register_forward_hook(lambda _module, _args, output: self.features.__setitem__(key, output))
+        def record(_module, _args, output) -> None:
+            self.features[key] = output
+
+        handle = self.unet.up_blocks[-2].register_forward_hook(record)
         try:
             yield
         finally:
