@@ -8,11 +8,12 @@ Memory figures do not depend on the machine's load; the seconds printed beside t
         release-layout .pth files (the key names and shapes of ../shared/reference/checkpoint_keys,
         random values) and an SD image-variations base folder (SD VAE, CLIP ViT-L/14), about 10 GB;
     python benchmarks/bench_memory.py measure --workdir DIR [--source OTHER_CHECKOUT]
-        [--configs convert load-fp32 load-bf16 infer-8 infer-16 infer-24]
+        [--configs convert load-fp32 load-bf16 infer-8 infer-16 infer-24 lowmem-8 lowmem-16 lowmem-24]
         `convert` of those files into DIR/pipeline (written on first use), loading that folder, and one
         `animate`-like call (reference, 1 guided DDIM step, VAE decode; 256x192, guidance 3.5) per frame
-        count (`infer-N`), or the same with weights on demand (`lowmem-N`, `animate --low-memory`). `--source` runs the children on another checkout's `src` (e.g. the code before a change),
-        so that both are measured by the same script.
+        count (`infer-N`), or the same with weights on demand (`lowmem-N`, `animate --low-memory`).
+        `--source` runs the children on another checkout's `src` (e.g. the code before a change), so that
+        both are measured by the same script.
 
 Run full-size measurements one at a time (each needs up to ~16 GB).
 """
@@ -133,7 +134,8 @@ def child(kind: str, workdir: Path, frames: int) -> None:
             poses = rng.integers(0, 256, (frames, HEIGHT, WIDTH, 3), dtype=np.uint8)
             start = time.perf_counter()
             video = pipeline(reference, poses, height=HEIGHT, width=WIDTH, num_inference_steps=1,
-                             guidance_scale=GUIDANCE, generator=torch.Generator().manual_seed(0), output_type="np").frames
+                             guidance_scale=GUIDANCE, generator=torch.Generator().manual_seed(0),
+                             output_type="np").frames
             report["call_s"] = time.perf_counter() - start
             report["frames_shape"] = str(tuple(video.shape))
     print(json.dumps(report), flush=True)
