@@ -67,6 +67,9 @@ main() {  # the whole script is read before it runs, so editing the file cannot 
   rm -rf "$shipped"; mkdir -p "$(dirname "$shipped")"
   $aa convert --from pipeline "$(last_checkpoint tiny128-stage2 "$(steps_of $s2)")/pipeline" \
     --vae "$decoder" --dtype fp16 --output "$shipped"
+  # the settings `animate`, `demo` and the web page use with it (the held-out benchmark's: 20 steps, guidance 2)
+  printf '{\n "width": 128,\n "height": 128,\n "num_inference_steps": 20,\n "guidance_scale": 2.0\n}\n' \
+    > "$shipped/generation_defaults.json"
   echo "shipped: $shipped"
 
   # ablation (b), no ReferenceNet: the same start and recipe without it (ablation (c), stage 1 only, is $stage1)

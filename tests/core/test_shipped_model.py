@@ -71,7 +71,7 @@ def test_demo_writes_a_video_of_the_character_and_a_contact_sheet(tmp_path, caps
     truth = generate_clip(split_seeds("test", 1)[0], num_frames=4).frames.astype(np.float32) / 255
     neighbours = np.abs(np.diff(video, axis=0)).mean()
     assert neighbours < 0.05  # a moving character, not noise (noise differs by ~0.33)
-    assert np.abs(video - truth).mean() < 0.15
+    assert np.abs(video - truth).mean() < 0.07  # v2 gives 0.046 here (v1's held-out L1 was 0.114)
 
 
 def test_demo_accepts_a_real_pose_video(shared_dir, tmp_path):
