@@ -5,9 +5,9 @@ detail. On a *full* step the UNet runs whole and the output of its second-to-las
 branch's contribution to the last up block) is kept; on a *reuse* step only `conv_in`, the first down
 block, the last up block and the output head run, the last up block taking the kept deep features and
 the fresh skip connections of the first down block. Every other block (down blocks 1.., the mid block,
-up blocks ..-2) is skipped: its `forward` is swapped, for that call only, for one that returns a
-placeholder of the right structure (what the parent's forward passes on is never read) or the kept
-features.
+up blocks ..-2) is skipped: for that call only, its place in the UNet holds a parameter-free stand-in
+module that returns a placeholder of the right structure (what the UNet's forward passes on is never
+read) or the kept features. The blocks themselves, their `forward` and their hooks are left untouched.
 
 The features are kept per key (the pipeline uses the temporal window and whether the guidance pair is
 batched), so a reuse step reads what the same window computed on the last full step; a key never
@@ -55,33 +55,47 @@ class DeepFeatureCache:
 
     @contextlib.contextmanager
     def _skipping_deep_blocks(self, deep_features: torch.Tensor) -> Iterator[None]:
+        """Put stand-ins in the UNet's block lists for this call (the blocks themselves are left untouched)."""
         unet = self.unet
-
-        def hidden_states_of(args, kwargs) -> torch.Tensor:
-            return kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
-
-        def down_placeholder(block: nn.Module):
-            count = len(block.resnets) + (0 if block.downsamplers is None else len(block.downsamplers))
-
-            def forward(*args, **kwargs):
-                hidden_states = hidden_states_of(args, kwargs)
-                return hidden_states, (hidden_states,) * count  # skip connections only skipped blocks would read
-            return forward
-
-        swapped: dict[nn.Module, object] = {block: down_placeholder(block) for block in unet.down_blocks[1:]}
-        if unet.mid_block is not None:
-            swapped[unet.mid_block] = lambda *args, **kwargs: hidden_states_of(args, kwargs)
-        for block in unet.up_blocks[:-2]:
-            swapped[block] = lambda *args, **kwargs: hidden_states_of(args, kwargs)
-        swapped[unet.up_blocks[-2]] = lambda *args, **kwargs: deep_features
-        previous = {block: block.__dict__.get("forward") for block in swapped}  # accelerate's hooks live there
-        for block, forward in swapped.items():
-            block.forward = forward  # an instance attribute: nn.Module.__call__ finds it before the class's
+        swaps = [(unet.down_blocks, index, _SkippedDownBlock(block)) for index, block in enumerate(unet.down_blocks)
+                 if index > 0]
+        swaps += [(unet.up_blocks, index, _SkippedBlock(unet.up_blocks[index])) for index in range(len(unet.up_blocks) - 2)]
+        swaps.append((unet.up_blocks, len(unet.up_blocks) - 2, _SkippedBlock(unet.up_blocks[-2], deep_features)))
+        originals = [(blocks, index, blocks[index]) for blocks, index, _ in swaps]
+        mid_block = unet.mid_block
         try:
+            for blocks, index, stand_in in swaps:
+                blocks[index] = stand_in
+            if mid_block is not None:
+                unet.mid_block = _SkippedBlock(mid_block)
             yield
         finally:
-            for block, forward in previous.items():
-                if forward is None:
-                    del block.forward
-                else:
-                    block.forward = forward
+            for blocks, index, block in originals:
+                blocks[index] = block
+            unet.mid_block = mid_block
+
+
+class _SkippedDownBlock(nn.Module):
+    """Stands in for a skipped down block: passes its input on, with as many skip connections as the block
+    makes (only the skipped up blocks would read them)."""
+
+    def __init__(self, block: nn.Module):
+        super().__init__()
+        self.skips = len(block.resnets) + (0 if block.downsamplers is None else len(block.downsamplers))
+
+    def forward(self, hidden_states: torch.Tensor, *args, **kwargs) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        return hidden_states, (hidden_states,) * self.skips
+
+
+class _SkippedBlock(nn.Module):
+    """Stands in for a skipped mid or up block: passes its input on, or gives `replay` (the kept deep
+    features) instead. `resnets` keeps the block's length, by which the UNet's forward takes its skip
+    connections."""
+
+    def __init__(self, block: nn.Module, replay: torch.Tensor | None = None):
+        super().__init__()
+        self.resnets = [None] * len(block.resnets)
+        self.replay = replay
+
+    def forward(self, hidden_states: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        return hidden_states if self.replay is None else self.replay
