@@ -32,16 +32,13 @@ class WeightsOnDemandHook(ModelHook):
         self.files, self.dtype, self.execution_device = files, dtype, execution_device
         self.previous, self.memory_format = previous, memory_format
         self.module: torch.nn.Module | None = None
+        self.loaded = False  # whether the weights are in memory (kept, not looked up on every call)
         self.loads = 0  # how many times the weights were read (for tests and benchmarks)
 
     def init_hook(self, module: torch.nn.Module) -> torch.nn.Module:
         self.module = module
         self.offload()
         return module
-
-    @property
-    def loaded(self) -> bool:
-        return not any(tensor.is_meta for tensor in self.module.state_dict().values())
 
     def pre_forward(self, module, *args, **kwargs):
         if self.previous is not None:
@@ -58,12 +55,14 @@ class WeightsOnDemandHook(ModelHook):
         self.module.to(self.execution_device)
         if self.memory_format is not None:
             self.module.to(memory_format=self.memory_format)
+        self.loaded = True
         self.loads += 1
 
     def offload(self) -> None:
         """Parameters and saved buffers to the meta device (non-persistent buffers stay: no file holds them)."""
         for name in self.module.state_dict():
             set_module_tensor_to_device(self.module, name, "meta")
+        self.loaded = False
 
 
 def enable_weights_on_demand(pipeline, model_files: dict[str, list[Path]], dtype: torch.dtype | None,
