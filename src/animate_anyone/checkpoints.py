@@ -72,6 +72,25 @@ def read_safetensors(paths: list[Path], dtype: torch.dtype | None = None) -> dic
     return state
 
 
+def check_safetensors_complete(path: Path) -> None:
+    """Raise ValueError unless `path` holds every byte its safetensors header promises: a truncated file
+    must fail when a model that reads its weights later (weights on demand) is loaded, not mid-video."""
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        prefix = file.read(8)
+        header_length = int.from_bytes(prefix, "little") if len(prefix) == 8 else size
+        if 8 + header_length > size:
+            raise ValueError(f"{path} is truncated or not a safetensors file")
+        try:
+            header = json.loads(file.read(header_length))
+            data_end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"),
+                           default=0)
+        except (ValueError, TypeError, KeyError, IndexError):
+            raise ValueError(f"{path} has no valid safetensors header") from None
+    if 8 + header_length + data_end > size:
+        raise ValueError(f"{path} is truncated: {size} bytes of {8 + header_length + data_end}")
+
+
 def safetensors_files(folder: Path, weights_name: str) -> list[Path]:
     """The files holding a model folder's weights: `weights_name`, or the shards its index names; empty if none."""
     single = folder / weights_name

@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from animate_anyone.cli import main
@@ -62,6 +64,23 @@ def test_animate_with_another_scheduler_and_dtype(inputs, tmp_path, extra):
     output = tmp_path / "out.mp4"
     assert main(animate_args(reference, poses, output, *extra)) == 0
     assert video_info(output).num_frames == 3
+
+
+def test_defaults_auto_dtype_recorded_as_run_and_weights_on_demand_for_folders_on_the_cpu(inputs, tmp_path):
+    from animate_anyone.cli.animate import weights_on_demand
+    from animate_anyone.provenance.label import read_label
+    from animate_anyone.runtime import auto_dtype, dtype_name
+
+    reference, poses = inputs
+    output = tmp_path / "out.mp4"
+    assert main(animate_args(reference, poses, output)) == 0
+    assert read_label(output)["settings"]["dtype"] == dtype_name(auto_dtype(torch.device("cpu")))
+    cpu, folder = torch.device("cpu"), str(tmp_path)
+    assert weights_on_demand(Namespace(low_memory=None, model=folder), cpu)
+    assert weights_on_demand(Namespace(low_memory=None, model=None), cpu)  # the shipped model's folder
+    assert not weights_on_demand(Namespace(low_memory=None, model="tiny-random"), cpu)
+    assert not weights_on_demand(Namespace(low_memory=None, model=folder), torch.device("cuda"))
+    assert not weights_on_demand(Namespace(low_memory=False, model=folder), cpu)
 
 
 def test_animate_with_feature_reuse_records_it_in_the_label(inputs, tmp_path):

@@ -65,9 +65,11 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classifier-free guidance scale; 1 disables it "
                              "(default: the model's, 2.0 for the shipped model, else 3.5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (default 0)")
-    parser.add_argument("--low-memory", action="store_true",
+    parser.add_argument("--low-memory", action=argparse.BooleanOptionalAction, default=None,
                         help="hold each model's weights only while it runs, reading them from the model folder "
-                             "when needed (CPU; same output; about half the peak memory of a full-size model)")
+                             "when needed: same output, about half the peak memory of a full-size model, and in "
+                             "a one-video process no slower (docs/benchmarks.md). Default: on for a model folder "
+                             "on the CPU")
     parser.add_argument("--deep-cache", type=int, default=1, metavar="N",
                         help="reuse the denoising UNet's deep features across steps (DeepCache): the whole UNet "
                              "every N-th step, only its outermost blocks in between; changes the output a little "
@@ -75,9 +77,9 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
     parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
-    parser.add_argument("--dtype", default="fp32", choices=["auto", "fp32", "fp16", "bf16"],
+    parser.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
                         help="fp16/bf16 on GPUs; bf16 also on CPUs with AMX/AVX-512 BF16; auto: fp16 on CUDA, bf16 on "
-                             "CPUs with native bf16, else fp32 (default fp32)")
+                             "CPUs with native bf16, else fp32 (default auto)")
     add_output_arguments(parser)
 
 
@@ -203,13 +205,24 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
     device = resolve_device(args.device)
     if args.scheduler is not None:
         scheduler_entry(args.scheduler)  # an unknown name fails before the (possibly long) loading
-    pipeline = load_pipeline(args.model, device, resolve_dtype(args.dtype, device), weights_on_demand=args.low_memory)
+    pipeline = load_pipeline(args.model, device, resolve_dtype(args.dtype, device),
+                             weights_on_demand=weights_on_demand(args, device))
     if args.scheduler is not None:
         pipeline.register_modules(scheduler=scheduler_named(args.scheduler, pipeline.scheduler))
     if device.type == "cpu":
         use_channels_last(pipeline)
     check_generation_options(pipeline, args, width, height)
     return pipeline
+
+
+def weights_on_demand(args: argparse.Namespace, device) -> bool:
+    """`--low-memory`, or where it is left unset, whether the model can have it: a model folder (not
+    `tiny-random`) on the CPU."""
+    from animate_anyone.pipelines.loading import model_folder
+
+    if args.low_memory is not None:
+        return args.low_memory
+    return device.type == "cpu" and model_folder(args.model) is not None
 
 
 def check_generation_options(pipeline, args: argparse.Namespace, width: int, height: int) -> None:
@@ -287,12 +300,14 @@ def output_label(pipeline, args: argparse.Namespace, shape: tuple, fps: float):
     """The label of a video generated with `args` (model, seed and the settings that shape the frames)."""
     from animate_anyone.provenance import Label
     from animate_anyone.provenance.label import model_identity
+    from animate_anyone.runtime import dtype_name
 
     name, sha256 = model_identity(args.model, pipeline)
+    # the dtype it ran in, not `auto`: the label says how to make these frames again on another machine
     settings = dict(frames=shape[0], height=shape[1], width=shape[2], fps=round(fps, 3), steps=args.steps,
                     guidance=args.guidance, scheduler=args.scheduler or type(pipeline.scheduler).__name__,
                     context_frames=args.context_frames,
-                    context_overlap=args.context_overlap, dtype=args.dtype, align=args.align)
+                    context_overlap=args.context_overlap, dtype=dtype_name(pipeline.dtype), align=args.align)
     if deep_cache_interval(args) > 1:  # recorded only when used: it changes the frames
         settings["deep_cache"] = deep_cache_interval(args)
     return Label(name, sha256, args.seed, settings)

@@ -19,7 +19,7 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import CLIPVisionModelWithProjection
 
-from animate_anyone.checkpoints import empty_model, load_model_folder, model_weight_files
+from animate_anyone.checkpoints import check_safetensors_complete, empty_model, load_model_folder, model_weight_files
 from animate_anyone.models.clip_input import clip_pixels
 from animate_anyone.models.deep_cache import DeepFeatureCache
 from animate_anyone.models.motion_unet import AnimateAnyoneUNet
@@ -199,6 +199,8 @@ class AnimateAnyonePipeline(DiffusionPipeline):
                 on_demand[name] = model_weight_files(model_class, folder / name)
                 if not on_demand[name]:
                     raise ValueError(f"weights_on_demand reads safetensors weights; {folder / name} has none")
+                for path in on_demand[name]:
+                    check_safetensors_complete(path)
                 kwargs[name] = torch.nn.Module.to(empty_model(model_class, folder / name), dtype=dtype).eval()
                 continue
             model = load_model_folder(model_class, folder / name, dtype)
