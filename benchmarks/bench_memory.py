@@ -13,7 +13,11 @@ Memory figures do not depend on the machine's load; the seconds printed beside t
         `animate`-like call (reference, 1 guided DDIM step, VAE decode; 256x192, guidance 3.5) per frame
         count (`infer-N`), or the same with weights on demand (`lowmem-N`, `animate --low-memory`).
         `--source` runs the children on another checkout's `src` (e.g. the code before a change), so that
-        both are measured by the same script.
+        both are measured by the same script. `decode-H` / `decode_tiled-H`: the SD VAE alone decoding one
+        frame of H x 2H/3 pixels (the pipeline's chunked decode at that size), without / with diffusers'
+        tiled decoding (`--vae-tiling`): `decode_peak_gib` is the child's peak when the decode is done (the
+        tiled child then decodes untiled too, for the largest pixel difference, which the random
+        weights exaggerate: their decoder is not smooth across a seam).
 
 Run full-size measurements one at a time (each needs up to ~16 GB).
 """
@@ -24,6 +28,7 @@ import argparse
 import ast
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -32,7 +37,7 @@ from pathlib import Path
 
 REFERENCE_KEYS = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "checkpoint_keys"
 CONFIGS = ["convert", "load-fp32", "load-bf16", "infer-8", "infer-16", "infer-24", "lowmem-8", "lowmem-16",
-           "lowmem-24"]
+           "lowmem-24", "decode-768", "decode_tiled-768", "decode-1536", "decode_tiled-1536"]
 HEIGHT, WIDTH, GUIDANCE = 256, 192, 3.5
 
 
@@ -114,6 +119,8 @@ def child(kind: str, workdir: Path, frames: int) -> None:
             os.replace(output, pipeline_dir)
         else:
             shutil.rmtree(output)
+    elif kind in ("decode", "decode_tiled"):
+        report.update(decode_one_frame(workdir, frames, tiled=kind == "decode_tiled"))
     else:
         from animate_anyone.pipelines.loading import load_pipeline
 
@@ -141,6 +148,27 @@ def child(kind: str, workdir: Path, frames: int) -> None:
     print(json.dumps(report), flush=True)
 
 
+def decode_one_frame(workdir: Path, height: int, tiled: bool) -> dict:
+    """Decode one random latent frame of `height` x 2*`height`/3 pixels with the SD VAE (fp32)."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL.from_pretrained(workdir / "base" / "vae").eval()
+    latents = torch.randn(1, 4, height // 8, height // 12, generator=torch.Generator().manual_seed(0))
+    before = resident_bytes()
+    start = time.perf_counter()
+    with torch.no_grad():
+        if tiled:
+            vae.enable_tiling()
+        frame = vae.decode(latents).sample
+        report = {"decode_s": time.perf_counter() - start, "resident_before_decode_gib": gib(before),
+                  "decode_peak_gib": gib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)}
+        if tiled:  # after the peak was read: the untiled decode for the comparison has its own
+            vae.disable_tiling()
+            report["max_abs_diff_vs_untiled"] = float((frame - vae.decode(latents).sample).abs().max() / 2)
+    return report
+
+
 def measure(workdir: Path, configs: list[str], source: Path | None) -> None:
     env = dict(os.environ)
     if source is not None:
@@ -150,7 +178,7 @@ def measure(workdir: Path, configs: list[str], source: Path | None) -> None:
     print("| configuration | peak RSS (GiB) | details |\n|---|---|---|", flush=True)
     for config in configs:
         kind, _, frames = config.partition("-")
-        kind, frames = (kind, frames) if kind in ("infer", "lowmem") else (config, "0")
+        kind, frames = (kind, frames) if kind in ("infer", "lowmem", "decode", "decode_tiled") else (config, "0")
         command = [sys.executable, __file__, "child", "--kind", kind, "--workdir", str(workdir),
                    "--frames", frames]
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)

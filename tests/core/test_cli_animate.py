@@ -83,6 +83,30 @@ def test_defaults_auto_dtype_recorded_as_run_and_weights_on_demand_for_folders_o
     assert not weights_on_demand(Namespace(low_memory=False, model=folder), cpu)
 
 
+def test_vae_tiling_is_recorded_and_tiles_the_decode(inputs, tmp_path, monkeypatch):
+    from diffusers import AutoencoderKL
+
+    from animate_anyone.provenance.label import read_label
+
+    tiled_decodes, tiled_decode = [], AutoencoderKL.tiled_decode
+    monkeypatch.setattr(AutoencoderKL, "tiled_decode",
+                        lambda self, z, **kwargs: tiled_decodes.append(z.shape) or tiled_decode(self, z, **kwargs))
+    reference, poses = inputs
+    output = tmp_path / "out.mp4"
+    assert main(animate_args(reference, poses, output, "--vae-tiling")) == 0  # 48 px: over the tiny VAE's 32 px tile
+    assert read_label(output)["settings"]["vae_tiling"] is True and tiled_decodes
+
+
+def test_compile_compiles_the_denoising_unet_in_place(inputs, tmp_path, monkeypatch):
+    from animate_anyone.models.motion_unet import AnimateAnyoneUNet
+
+    compiled = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kwargs: compiled.append(type(self)))
+    reference, poses = inputs
+    assert main(animate_args(reference, poses, tmp_path / "out.mp4", "--compile")) == 0
+    assert len(compiled) == 1 and issubclass(compiled[0], AnimateAnyoneUNet)
+
+
 def test_animate_with_feature_reuse_records_it_in_the_label(inputs, tmp_path):
     from animate_anyone.provenance.label import read_label
 

@@ -28,14 +28,15 @@ from animate_anyone.cli.animate import CONTACT_SHEET_SUFFIXES
 from animate_anyone.data.video_io import check_pixel_count
 from animate_anyone.errors import InputError
 
-# One pipeline (model, sampler, device, dtype, how its weights are held) and one signing identity per process:
-# set on the command line.
-BATCH_WIDE = ("model", "scheduler", "device", "dtype", "low_memory", "parallel", "c2pa_cert", "c2pa_key")
+# One pipeline (model, sampler, device, dtype, how its weights are held, VAE tiling, compilation) and one signing
+# identity per process: set on the command line.
+BATCH_WIDE = ("model", "scheduler", "device", "dtype", "low_memory", "vae_tiling", "compile", "parallel",
+              "c2pa_cert", "c2pa_key")
 INPUT_PATHS = ("reference", "pose", "dwpose_detector", "dwpose_model")
 STATE_FOLDER = ".batch-state"  # inside the output folder (batch/manifest.py)
-# Where a job runs, and how the weights are held, do not change what it makes; `signing` is the credentials
-# read from c2pa_cert/c2pa_key.
-NOT_IN_FINGERPRINT = ("func", "device", "low_memory", "parallel", "signing")
+# Where a job runs, how the weights are held and whether the UNet is compiled do not change what it makes;
+# `signing` is the credentials read from c2pa_cert/c2pa_key.
+NOT_IN_FINGERPRINT = ("func", "device", "low_memory", "compile", "parallel", "signing")
 
 
 class JobOptionParser(argparse.ArgumentParser):

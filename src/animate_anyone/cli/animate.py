@@ -74,6 +74,14 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reuse the denoising UNet's deep features across steps (DeepCache): the whole UNet "
                              "every N-th step, only its outermost blocks in between; changes the output a little "
                              "(docs/benchmarks.md). Default 1: off")
+    parser.add_argument("--vae-tiling", action="store_true",
+                        help="decode each frame in overlapping tiles (diffusers' VAE tiling): bounds the decoder's "
+                             "memory at large sizes (512x768 and up); blends the tile seams, so it changes the "
+                             "frames a little (docs/benchmarks.md)")
+    parser.add_argument("--compile", action="store_true",
+                        help="compile the denoising UNet with torch.compile: the first step waits for the "
+                             "compilation (minutes); whether later steps gain enough depends on the machine "
+                             "(docs/benchmarks.md: not on this project's 2-core CPU)")
     parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
     parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
@@ -211,6 +219,10 @@ def load_checked_pipeline(args: argparse.Namespace, width: int, height: int):
         pipeline.register_modules(scheduler=scheduler_named(args.scheduler, pipeline.scheduler))
     if device.type == "cpu":
         use_channels_last(pipeline)
+    if getattr(args, "vae_tiling", False):
+        pipeline.vae.enable_tiling()
+    if getattr(args, "compile", False):
+        pipeline.unet.compile()  # in place: the module, its hooks and its blocks stay as they are
     check_generation_options(pipeline, args, width, height)
     return pipeline
 
@@ -310,6 +322,8 @@ def output_label(pipeline, args: argparse.Namespace, shape: tuple, fps: float):
                     context_overlap=args.context_overlap, dtype=dtype_name(pipeline.dtype), align=args.align)
     if deep_cache_interval(args) > 1:  # recorded only when used: it changes the frames
         settings["deep_cache"] = deep_cache_interval(args)
+    if getattr(args, "vae_tiling", False):  # likewise
+        settings["vae_tiling"] = True
     return Label(name, sha256, args.seed, settings)
 
 
