@@ -56,10 +56,13 @@ main() {  # the whole script is read before it runs, so editing the file cannot 
     decoder=$(last_checkpoint tiny128-vae-decoder 3000)/vae base=$(last_checkpoint tiny128-stage1 3000)/pipeline
   fi
 
-  # v2: stage 1 continued from v1's stage 1, then stage 2 (motion modules), one run at a time on all threads
-  s1=configs/tiny128-stage1-continued.yaml s2=configs/tiny128-stage2.yaml
+  # v3: stage 1 continued from v1's stage 1 (v2's), extended, then stage 2 (motion modules), one run at a
+  # time on all threads
+  s1=configs/tiny128-stage1-continued.yaml s1x=configs/tiny128-stage1-extended.yaml s2=configs/tiny128-stage2.yaml
   train tiny128-stage1-continued $s1 "$threads" model.path="$base" model.vae_path="$vae"
-  stage1=$(last_checkpoint tiny128-stage1-continued "$(steps_of $s1)")/pipeline
+  train tiny128-stage1-extended $s1x "$threads" \
+    model.path="$(last_checkpoint tiny128-stage1-continued "$(steps_of $s1)")/pipeline"
+  stage1=$(last_checkpoint tiny128-stage1-extended "$(steps_of $s1x)")/pipeline
   train tiny128-stage2 $s2 "$threads" model.path="$stage1"
 
   # the shipped model: stage 2 with the fine-tuned decoder, in fp16
@@ -74,8 +77,10 @@ main() {  # the whole script is read before it runs, so editing the file cannot 
 
   # ablation (b), no ReferenceNet: the same start and recipe without it (ablation (c), stage 1 only, is $stage1)
   train tiny128-noref-stage1-continued $s1 "$threads" model.path="$base" model.vae_path="$vae" model.use_reference_net=false
-  train tiny128-noref-stage2 $s2 "$threads" model.use_reference_net=false \
+  train tiny128-noref-stage1-extended $s1x "$threads" model.use_reference_net=false \
     model.path="$(last_checkpoint tiny128-noref-stage1-continued "$(steps_of $s1)")/pipeline"
+  train tiny128-noref-stage2 $s2 "$threads" model.use_reference_net=false \
+    model.path="$(last_checkpoint tiny128-noref-stage1-extended "$(steps_of $s1x)")/pipeline"
 }
 
 main "$@"

@@ -19,12 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "--output-dir) and any per-job option of `animate` under its flag's name (e.g. "
                     '{"reference": "a.png", "pose": "dance_kps.mp4", "output": "a.mp4", "seed": 3}); '
                     "the options below are the defaults of every job, except --model, --scheduler, --device, "
-                    "--dtype, --low-memory, --vae-tiling, --compile, --parallel and --c2pa-cert/--c2pa-key, which are the whole batch's. Each job "
-                    "runs and is written as `animate` would (watermark, label, driving sound, C2PA). Input "
-                    "paths are read from the JOBS file's folder. Every job is checked before any runs; "
-                    "DIR/manifest.json records each job's state, so a rerun skips finished jobs. Under "
-                    "`accelerate launch` each process takes its share of the jobs (with --parallel windows "
-                    "they run each job together). Exit code 1 when a job failed.")
+                    "--dtype, --low-memory, --vae-tiling, --compile, --parallel and --c2pa-cert/--c2pa-key, "
+                    "which are the whole batch's. Each job runs and is written as `animate` would (watermark, "
+                    "label, driving sound, C2PA). Input paths are read from the JOBS file's folder. Every "
+                    "job is checked before any runs; DIR/manifest.json records each job's state, so a rerun "
+                    "skips finished jobs. Under `accelerate launch` each process takes its share of the jobs "
+                    "(with --parallel windows they run each job together). Exit code 1 when a job failed.")
     parser.add_argument("jobs", help="JSON-lines file of jobs")
     parser.add_argument("--output-dir", required=True, help="folder of the videos and manifest.json (created)")
     parser.add_argument("--retry-failed", action="store_true", help="run again the jobs that failed before")
