@@ -8,9 +8,10 @@ animate` child (a fresh process: start-up, loading, pose reading, generation, en
 watermark all count), 256x192, the first `--frames` frames of dance1_kps.mp4, ref_man_photo.png:
 
     before  the defaults before issue 13: fp32, all weights resident, 25 DDIM steps, guidance 3.5
-            (`--dtype fp32 --no-low-memory --steps 25 --guidance 3.5`)
-    now     no option: this checkout's defaults (`--dtype auto`, weights on demand on the CPU, the steps
-            and guidance `convert` writes into a published model's folder, PUBLISHED_DEFAULTS)
+            (`--dtype fp32 --no-low-memory --scheduler ddim --steps 25 --guidance 3.5`)
+    now     no option: this checkout's defaults (`--dtype auto`, weights on demand on the CPU, the
+            sampler, steps and guidance `convert` writes into a published model's folder,
+            PUBLISHED_DEFAULTS)
 
 The folder's generation_defaults.json is first made what `convert` writes today. Printed per variant:
 wall seconds, the child's peak resident set (`ru_maxrss`), and the ratios now / before. Run it alone on
@@ -28,7 +29,7 @@ from pathlib import Path
 
 MEDIA = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "media"
 VARIANTS = {
-    "before": ["--dtype", "fp32", "--no-low-memory", "--steps", "25", "--guidance", "3.5"],
+    "before": ["--dtype", "fp32", "--no-low-memory", "--scheduler", "ddim", "--steps", "25", "--guidance", "3.5"],
     "now": [],
 }
 HEIGHT, WIDTH = 256, 192

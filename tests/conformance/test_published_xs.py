@@ -32,7 +32,7 @@ def converted(fixture_dir, tmp_path_factory):
     assert main(["convert", "--from", "moore", str(weights), "--base", str(weights / "sd_base"),
                  "--output", str(output)]) == 0
     assert json.loads((output / "generation_defaults.json").read_text()) == {  # what the published models are for
-        "width": 512, "height": 768, "num_inference_steps": 25, "guidance_scale": 3.5}
+        "width": 512, "height": 768, "num_inference_steps": 8, "guidance_scale": 3.5, "scheduler": "unipc"}
     pipeline = AnimateAnyonePipeline.from_pretrained(output)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline

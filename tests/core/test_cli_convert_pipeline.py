@@ -55,4 +55,4 @@ def test_convert_pipeline_keeps_the_folders_generation_defaults(tmp_path):
     write_generation_defaults(tmp_path / "source", {"width": 64, "guidance_scale": 1.5})
     assert main(["convert", "--from", "pipeline", str(tmp_path / "source"), "--output", str(tmp_path / "copy")]) == 0
     assert generation_defaults(tmp_path / "copy") == {"width": 64, "height": 768, "num_inference_steps": 25,
-                                                      "guidance_scale": 1.5}
+                                                      "guidance_scale": 1.5, "scheduler": None}

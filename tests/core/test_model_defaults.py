@@ -21,12 +21,14 @@ NOTICE = "animate-anyone: warning: the shipped tiny128 model knows only procedur
 
 def test_each_model_has_its_defaults(tmp_path):
     assert generation_defaults(None) == generation_defaults("tiny128") == {
-        "width": 128, "height": 128, "num_inference_steps": 20, "guidance_scale": 2.0}
+        "width": 128, "height": 128, "num_inference_steps": 8, "guidance_scale": 2.0, "scheduler": "unipc"}
     assert generation_defaults("tiny-random") == BUILT_IN_DEFAULTS
     assert generation_defaults(tmp_path) == BUILT_IN_DEFAULTS  # a folder without the file
     (tmp_path / "generation_defaults.json").write_text(json.dumps({"num_inference_steps": 30}))
     assert generation_defaults(tmp_path) == {**BUILT_IN_DEFAULTS, "num_inference_steps": 30}
-    for bad in ({"steps": 3}, {"width": -8}, {"width": 64.5}, {"guidance_scale": "high"}, [1]):
+    (tmp_path / "generation_defaults.json").write_text(json.dumps({"scheduler": None}))  # the folder's own
+    assert generation_defaults(tmp_path) == BUILT_IN_DEFAULTS
+    for bad in ({"steps": 3}, {"width": -8}, {"width": 64.5}, {"guidance_scale": "high"}, {"scheduler": 2}, [1]):
         (tmp_path / "generation_defaults.json").write_text(json.dumps(bad))
         with pytest.raises(InputError, match="generation_defaults.json"):
             generation_defaults(tmp_path)
@@ -74,8 +76,29 @@ def test_options_left_unset_take_the_models_defaults():
 
     base = ["animate", "--reference", "r.png", "--pose", "p.mp4", "--output", "o.mp4"]
     args = build_parser().parse_args(base)
-    assert apply_model_defaults(args) == (128, 128) and (args.steps, args.guidance) == (20, 2.0)
+    assert apply_model_defaults(args) == (128, 128) and (args.steps, args.guidance, args.scheduler) == (8, 2.0, "unipc")
     args = build_parser().parse_args(base + ["--model", "tiny-random", "--steps", "3"])
-    assert apply_model_defaults(args) == (512, 768) and (args.steps, args.guidance) == (3, 3.5)
-    args = build_parser().parse_args(base + ["--width", "64", "--guidance", "1"])
-    assert apply_model_defaults(args) == (64, 128) and (args.steps, args.guidance) == (20, 1.0)
+    assert apply_model_defaults(args) == (512, 768) and (args.steps, args.guidance, args.scheduler) == (3, 3.5, None)
+    args = build_parser().parse_args(base + ["--width", "64", "--guidance", "1", "--scheduler", "ddim"])
+    assert apply_model_defaults(args) == (64, 128) and (args.steps, args.guidance, args.scheduler) == (8, 1.0, "ddim")
+
+
+def test_a_folders_default_sampler_is_used_and_recorded_and_a_bad_one_is_one_line(shared_dir, tmp_path, capsys):
+    from animate_anyone.pipelines.loading import write_generation_defaults
+    from animate_anyone.provenance.label import read_label
+    from animate_anyone.testing import tiny_pipeline
+
+    tiny_pipeline(seed=0).save_pretrained(tmp_path / "model")
+    media = shared_dir / "reference" / "media"
+    args = ["animate", "--model", str(tmp_path / "model"), "--reference", str(media / "ref_anime_woman.png"),
+            "--pose", str(media / "pose1.png"), "--frames", "2", "--output", str(tmp_path / "out.mp4")]
+    write_generation_defaults(tmp_path / "model", {"width": 32, "height": 48, "num_inference_steps": 2,
+                                                   "scheduler": "unipc"})
+    assert main(args) == 0
+    assert read_label(tmp_path / "out.mp4")["settings"]["scheduler"] == "unipc"
+    write_generation_defaults(tmp_path / "model", {"scheduler": "fastest"})
+    capsys.readouterr()
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1:] == [  # after the line that out.mp4 will be replaced
+        f"animate-anyone: error: {tmp_path / 'model' / 'generation_defaults.json'}: unknown scheduler 'fastest': "
+        "expected one of ddim, dpm++2m, unipc, euler"]

@@ -57,10 +57,12 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not fit extracted/keypoint poses to the reference character's body")
     add_backend_arguments(parser, flag="--pose-backend")
     parser.add_argument("--steps", type=int, default=None,
-                        help="denoising steps (default: the model's, 20 for the shipped model, else 25)")
+                        help="denoising steps (default: the model's, 8 for the shipped and converted models, "
+                             "else 25)")
     parser.add_argument("--scheduler", default=None, metavar="NAME",
                         help="sampler: ddim, dpm++2m, unipc or euler, on the model's own noise schedule "
-                             "(default: the one saved in the model folder, DDIM for the published models)")
+                             "(default: the model's, unipc for the shipped and converted models, else the "
+                             "scheduler saved in the model folder)")
     parser.add_argument("--guidance", type=float, default=None,
                         help="classifier-free guidance scale; 1 disables it "
                              "(default: the model's, 2.0 for the shipped model, else 3.5)")
@@ -170,8 +172,8 @@ def fit_to_frames(poses: list, frames: int | None) -> list:
 
 
 def apply_model_defaults(args: argparse.Namespace) -> tuple[int, int]:
-    """Set `args.steps` and `args.guidance` left unset to the model's defaults (its folder's
-    generation_defaults.json, else the built-in ones); the (width, height) to generate at."""
+    """Set `args.steps`, `args.guidance` and `args.scheduler` left unset to the model's defaults (its
+    folder's generation_defaults.json, else the built-in ones); the (width, height) to generate at."""
     from animate_anyone.pipelines.loading import generation_defaults
 
     defaults = generation_defaults(args.model)
@@ -179,6 +181,16 @@ def apply_model_defaults(args: argparse.Namespace) -> tuple[int, int]:
         args.steps = defaults["num_inference_steps"]
     if args.guidance is None:
         args.guidance = defaults["guidance_scale"]
+    if args.scheduler is None and defaults["scheduler"] is not None:  # None: the folder's own scheduler
+        from animate_anyone.errors import InputError
+        from animate_anyone.pipelines.loading import DEFAULTS_FILE, model_folder
+        from animate_anyone.pipelines.schedulers import scheduler_entry
+
+        try:
+            scheduler_entry(defaults["scheduler"])
+        except InputError as error:
+            raise InputError(f"{model_folder(args.model) / DEFAULTS_FILE}: {error}") from None
+        args.scheduler = defaults["scheduler"]
     width, height = getattr(args, "width", None), getattr(args, "height", None)
     return (defaults["width"] if width is None else width), (defaults["height"] if height is None else height)
 

@@ -5,10 +5,14 @@ Names: `tiny128` (the default), the model shipped inside the package (fp16 weigh
 untrained tiny test pipeline. Anything else is a `save_pretrained` folder.
 
 A pipeline folder may carry the generation settings its model is made for, in
-`generation_defaults.json` at its root ({"width", "height", "num_inference_steps", "guidance_scale"},
-any subset): the shipped model's (128x128, 20 steps, guidance 2.0, its measured best), those `convert`
-writes for the published checkpoints (512x768, 25 steps, 3.5). `generation_defaults` reads them; the
-command line takes them for every option left unset, and `BUILT_IN_DEFAULTS` for what a folder omits.
+`generation_defaults.json` at its root ({"width", "height", "num_inference_steps", "guidance_scale",
+"scheduler"}, any subset): the shipped model's (128x128, UniPC, 8 steps, guidance 2.0), those `convert`
+writes for the published checkpoints (512x768, UniPC, 8 steps, 3.5). The sampler and steps are the
+fewest steps whose held-out quality stays within 2 % of 25 DDIM steps (docs/benchmarks.md); the
+folder's own scheduler (`scheduler/`, DDIM for the published models) stays what
+`AnimateAnyonePipeline.from_pretrained` gives, so the diffusers pipeline and the conformance fixture
+are unchanged. `generation_defaults` reads them; the command line and the web page take them for every
+option left unset, and `BUILT_IN_DEFAULTS` for what a folder omits (no scheduler: the folder's own).
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ TINY_RANDOM = "tiny-random"
 SHIPPED_MODEL = "tiny128"
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent.parent / "shipped_model" / SHIPPED_MODEL
 DEFAULTS_FILE = "generation_defaults.json"
-BUILT_IN_DEFAULTS = {"width": 512, "height": 768, "num_inference_steps": 25, "guidance_scale": 3.5}
+BUILT_IN_DEFAULTS = {"width": 512, "height": 768, "num_inference_steps": 25, "guidance_scale": 3.5,
+                     "scheduler": None}
 # What `convert` writes into the folders of converted published checkpoints (SD-1.5-size models
 # trained at about 512x768): written out, so that such a folder says what it is made for.
-PUBLISHED_DEFAULTS = dict(BUILT_IN_DEFAULTS)
+PUBLISHED_DEFAULTS = dict(BUILT_IN_DEFAULTS, num_inference_steps=8, scheduler="unipc")
 
 
 def check_pipeline_folder(path: Path) -> None:
@@ -62,8 +67,9 @@ def model_folder(model: str | os.PathLike | None) -> Path | None:
 
 
 def generation_defaults(model: str | os.PathLike | None) -> dict:
-    """width, height, num_inference_steps and guidance_scale for `model`: its folder's
-    `generation_defaults.json` where it has one, `BUILT_IN_DEFAULTS` for the rest."""
+    """width, height, num_inference_steps, guidance_scale and scheduler (a `--scheduler` name, or None:
+    the folder's own) for `model`: its folder's `generation_defaults.json` where it has one,
+    `BUILT_IN_DEFAULTS` for the rest."""
     defaults = dict(BUILT_IN_DEFAULTS)
     folder = model_folder(model)
     path = None if folder is None else folder / DEFAULTS_FILE
@@ -76,6 +82,11 @@ def generation_defaults(model: str | os.PathLike | None) -> dict:
     if not isinstance(values, dict) or not set(values) <= set(BUILT_IN_DEFAULTS):
         raise InputError(f"{path} must be an object with keys among {', '.join(BUILT_IN_DEFAULTS)}")
     for key, value in values.items():
+        if key == "scheduler":
+            if value is not None and (not isinstance(value, str) or not value):
+                raise InputError(f"{path}: scheduler must be a sampler's name or null, got {value!r}")
+            defaults[key] = value
+            continue
         kind = float if key == "guidance_scale" else int
         if isinstance(value, bool) or not isinstance(value, (int, float)) or kind(value) != value or value <= 0:
             raise InputError(f"{path}: {key} must be a positive {kind.__name__}, got {value!r}")

@@ -73,6 +73,11 @@ class ModelShelf:
         with entry.lock:
             if entry.pipeline is None:
                 entry.pipeline = load_pipeline(entry.source, self.device, self.dtype)
+                scheduler = generation_defaults(entry.source)["scheduler"]
+                if scheduler is not None:  # the model's default sampler, as `animate` takes it
+                    from animate_anyone.pipelines.schedulers import scheduler_named
+
+                    entry.pipeline.register_modules(scheduler=scheduler_named(scheduler, entry.pipeline.scheduler))
                 entry.pipeline.set_progress_bar_config(disable=True)  # the page shows progress
             return entry.pipeline
 
