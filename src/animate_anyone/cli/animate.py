@@ -78,12 +78,12 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
                              "(docs/benchmarks.md). Default 1: off")
     parser.add_argument("--vae-tiling", action="store_true",
                         help="decode each frame in overlapping tiles (diffusers' VAE tiling): bounds the decoder's "
-                             "memory at large sizes (512x768 and up); blends the tile seams, so it changes the "
+                             "memory at large sizes; blends the tile seams, so it changes the "
                              "frames a little (docs/benchmarks.md)")
     parser.add_argument("--compile", action="store_true",
                         help="compile the denoising UNet with torch.compile: the first step waits for the "
                              "compilation (minutes); whether later steps gain enough depends on the machine "
-                             "(docs/benchmarks.md: not on this project's 2-core CPU)")
+                             "(benchmarks/bench_compile.py measures it)")
     parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
     parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
