@@ -56,7 +56,8 @@ WINDOWS_FRAMES = 8
 WINDOWS_PIPELINE_OPTIONS = dict(height=48, width=32, num_inference_steps=3, guidance_scale=3.5, context_frames=4,
                                 context_overlap=1, output_type="np")
 WINDOWS_CLI_OPTIONS = ["--model", "tiny-random", "--width", "32", "--height", "48", "--steps", "3",
-                       "--guidance", "3.5", "--context-frames", "4", "--context-overlap", "1", "--fps", "8"]
+                       "--guidance", "3.5", "--context-frames", "4", "--context-overlap", "1", "--fps", "8",
+                       "--dtype", "fp32"]  # the in-process pipeline it is compared with computes in fp32
 
 
 def load_inputs(folder: Path) -> tuple[Image.Image, list[Image.Image]]:
