@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Train the shipped tiny128 model (v2) and its ablations, then export it in fp16 into the package
+# Train the shipped tiny128 model (v4) and its ablations, then export it in fp16 into the package
 # (docs/tiny-model.md). Every step resumes where it stopped (`--resume latest`, a finished run is
 # skipped): run the script again after a crash. Runs and data live outside the checkout.
 #
-#   bash scripts/train_tiny128.sh [RUNS]              from nothing: v1 (VAE, decoder, stage 1), then v2
+#   bash scripts/train_tiny128.sh [RUNS]              from nothing: v1 (VAE, decoder, stage 1), then v4
 #   START=v1-shipped bash scripts/train_tiny128.sh [RUNS]
-#       v2 from the v1 model shipped in commit $V1_COMMIT (the start of the v2 run of 2026-12-04): its
+#       v4 from the v1 model shipped in commit $V1_COMMIT (the start of the v2 run of 2026-12-04): its
 #       VAE and its stage-1 weights (in fp16; stage 2 never changed them), so v1's 1.5 h are skipped
 #
 # RUNS defaults to ../runs/tiny128 beside the checkout; THREADS (default 2) torch threads per run.
@@ -56,13 +56,16 @@ main() {  # the whole script is read before it runs, so editing the file cannot 
     decoder=$(last_checkpoint tiny128-vae-decoder 3000)/vae base=$(last_checkpoint tiny128-stage1 3000)/pipeline
   fi
 
-  # v3: stage 1 continued from v1's stage 1 (v2's), extended, then stage 2 (motion modules), one run at a
-  # time on all threads
-  s1=configs/tiny128-stage1-continued.yaml s1x=configs/tiny128-stage1-extended.yaml s2=configs/tiny128-stage2.yaml
+  # v4: stage 1 continued from v1's stage 1 (v2's), extended (v3's), extended again, then stage 2 (motion
+  # modules), one run at a time on all threads
+  s1=configs/tiny128-stage1-continued.yaml s1x=configs/tiny128-stage1-extended.yaml
+  s1xx=configs/tiny128-stage1-extended2.yaml s2=configs/tiny128-stage2.yaml
   train tiny128-stage1-continued $s1 "$threads" model.path="$base" model.vae_path="$vae"
   train tiny128-stage1-extended $s1x "$threads" \
     model.path="$(last_checkpoint tiny128-stage1-continued "$(steps_of $s1)")/pipeline"
-  stage1=$(last_checkpoint tiny128-stage1-extended "$(steps_of $s1x)")/pipeline
+  train tiny128-stage1-extended2 $s1xx "$threads" \
+    model.path="$(last_checkpoint tiny128-stage1-extended "$(steps_of $s1x)")/pipeline"
+  stage1=$(last_checkpoint tiny128-stage1-extended2 "$(steps_of $s1xx)")/pipeline
   train tiny128-stage2 $s2 "$threads" model.path="$stage1"
 
   # the shipped model: stage 2 with the fine-tuned decoder, in fp16
