@@ -82,8 +82,8 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
                              "frames a little (docs/benchmarks.md)")
     parser.add_argument("--compile", action="store_true",
                         help="compile the denoising UNet with torch.compile: the first step waits for the "
-                             "compilation (minutes); whether later steps gain enough depends on the machine "
-                             "(benchmarks/bench_compile.py measures it)")
+                             "compilation (on a 2-core CPU, 125 s for the shipped model, whose later calls then "
+                             "take 0.85x the time: it pays in long-lived processes; docs/benchmarks.md)")
     parser.add_argument("--context-frames", type=int, default=24, help="frames per temporal window (default 24)")
     parser.add_argument("--context-overlap", type=int, default=4, help="overlap of neighbouring windows (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
