@@ -42,7 +42,7 @@ from animate_anyone.pipelines.loading import SHIPPED_MODEL, load_pipeline
 
 ABLATIONS = {  # row -> (run of scripts/train_tiny128.sh, config whose max_steps is its last checkpoint)
     "(b) no ReferenceNet": ("tiny128-noref-stage2", "tiny128-stage2.yaml"),
-    "(c) stage 1 only (no motion modules)": ("tiny128-stage1-extended", "tiny128-stage1-extended.yaml"),
+    "(c) stage 1 only (no motion modules)": ("tiny128-stage1-extended2", "tiny128-stage1-extended2.yaml"),
 }
 VAE_BOUND = "VAE round trip of the ground truth (bound)"
 REGIONS = ("frame", "character", "background")

@@ -73,6 +73,8 @@ main() {  # the whole script is read before it runs, so editing the file cannot 
   rm -rf "$shipped"; mkdir -p "$(dirname "$shipped")"
   $aa convert --from pipeline "$(last_checkpoint tiny128-stage2 "$(steps_of $s2)")/pipeline" \
     --vae "$decoder" --dtype fp16 --output "$shipped"
+  # the configs name the folders they were loaded from: keep the last two parts, not this machine's paths
+  sed -i -E 's#"_name_or_path": "[^"]*/([^/"]+/[^/"]+)"#"_name_or_path": "\1"#' "$shipped"/*/config.json
   # the settings `animate`, `demo` and the web page use with it: UniPC at 8 steps, the fewest within 2 % of
   # 25 DDIM steps on the held-out benchmark (docs/benchmarks.md), guidance 2
   printf '{\n "width": 128,\n "height": 128,\n "num_inference_steps": 8,\n "guidance_scale": 2.0,\n "scheduler": "unipc"\n}\n' \
