@@ -83,7 +83,8 @@ main() {  # the whole script is read before it runs, so editing the file cannot 
 
   # ablation (b), no ReferenceNet: the same start without it (ablation (c), stage 1 only, is $stage1)
   train tiny128-noref-stage1-continued $s1 "$threads" model.path="$base" model.vae_path="$vae" model.use_reference_net=false
-  # v2's recipe (no stage-1 extension: the session that trained v3 had no time left for it; docs/tiny-model.md)
+  # v2's recipe (no stage-1 extensions: the sessions that trained v3 and v4 had no time left for them;
+  # docs/tiny-model.md)
   train tiny128-noref-stage2 $s2 "$threads" model.use_reference_net=false \
     model.path="$(last_checkpoint tiny128-noref-stage1-continued "$(steps_of $s1)")/pipeline"
 }
