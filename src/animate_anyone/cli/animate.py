@@ -181,16 +181,8 @@ def apply_model_defaults(args: argparse.Namespace) -> tuple[int, int]:
         args.steps = defaults["num_inference_steps"]
     if args.guidance is None:
         args.guidance = defaults["guidance_scale"]
-    if args.scheduler is None and defaults["scheduler"] is not None:  # None: the folder's own scheduler
-        from animate_anyone.errors import InputError
-        from animate_anyone.pipelines.loading import DEFAULTS_FILE, model_folder
-        from animate_anyone.pipelines.schedulers import scheduler_entry
-
-        try:
-            scheduler_entry(defaults["scheduler"])
-        except InputError as error:
-            raise InputError(f"{model_folder(args.model) / DEFAULTS_FILE}: {error}") from None
-        args.scheduler = defaults["scheduler"]
+    if args.scheduler is None:
+        args.scheduler = defaults["scheduler"]  # None: the folder's own scheduler
     width, height = getattr(args, "width", None), getattr(args, "height", None)
     return (defaults["width"] if width is None else width), (defaults["height"] if height is None else height)
 

@@ -83,8 +83,15 @@ def generation_defaults(model: str | os.PathLike | None) -> dict:
         raise InputError(f"{path} must be an object with keys among {', '.join(BUILT_IN_DEFAULTS)}")
     for key, value in values.items():
         if key == "scheduler":
-            if value is not None and (not isinstance(value, str) or not value):
-                raise InputError(f"{path}: scheduler must be a sampler's name or null, got {value!r}")
+            if value is not None:
+                from animate_anyone.pipelines.schedulers import scheduler_entry  # diffusers: only when needed
+
+                if not isinstance(value, str):
+                    raise InputError(f"{path}: scheduler must be a sampler's name or null, got {value!r}")
+                try:
+                    scheduler_entry(value)
+                except InputError as error:
+                    raise InputError(f"{path}: {error}") from None
             defaults[key] = value
             continue
         kind = float if key == "guidance_scale" else int
