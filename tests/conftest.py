@@ -14,6 +14,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
 
+def pytest_sessionstart(session) -> None:
+    """The CPU on the run's first line, `-q` too: oneDNN's kernels, and so the last bits of results, depend on it."""
+    from animate_anyone.runtime import cpu_summary
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"cpu: {cpu_summary()}")
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """../shared beside the checkout (CI clones the repo with shared/ beside it)."""

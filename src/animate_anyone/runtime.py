@@ -23,6 +23,25 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def cpu_summary() -> str:
+    """One line naming this CPU and what decides its kernels: vendor and model, AMX, AVX512-BF16, the
+    ISA level torch dispatches to, and torch's thread count (results and timings name the CPU they ran on)."""
+    facts = {}
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                facts.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    flags = cpu_flags()
+    features = ", ".join(f"{name} {'yes' if flag in flags else 'no'}"
+                         for name, flag in (("AMX", "amx_tile"), ("AVX512-BF16", "avx512_bf16")))
+    name = " ".join(filter(None, (facts.get("vendor_id"), facts.get("model name")))) or "unknown CPU"
+    return (f"{name}; {features}; torch {torch.__version__} dispatches {torch.backends.cpu.get_cpu_capability()}, "
+            f"{torch.get_num_threads()} threads")
+
+
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX), where bf16 roughly halves a step."""
     return any(flag in cpu_flags() for flag in NATIVE_BF16_CPU_FLAGS)
