@@ -1,4 +1,5 @@
-"""Run by `accelerate launch` from test_window_parallel.py in INPUTS: the tiny pipeline on a 3-window
+"""Run by `accelerate launch` (one thread per process) from test_window_parallel.py in INPUTS: the tiny
+pipeline on a 3-window
 video with its windows shared between the processes (frames and UNet calls saved per process), then
 two videos at once (the pipeline's batch axis), then the same video through `animate --parallel windows`
 (the main process writes OUTPUT) and through `batch --parallel windows` (INPUTS/jobs.jsonl into
@@ -16,11 +17,13 @@ from batch_helpers import WINDOWS_CLI_OPTIONS, WINDOWS_PIPELINE_OPTIONS, load_in
 
 from animate_anyone.cli import main
 from animate_anyone.distributed import WindowSharing, process_state
+from animate_anyone.runtime import use_channels_last
 from animate_anyone.testing import tiny_pipeline
 
 inputs, output = Path(sys.argv[1]), Path(sys.argv[2])
 state = process_state()
 pipe = tiny_pipeline(seed=0)
+use_channels_last(pipe)  # the layout `animate` runs on the CPU: the same kernels as the command lines below
 unet_calls = []
 pipe.unet.register_forward_hook(lambda module, args, result: unet_calls.append(1))
 reference, poses = load_inputs(inputs)

@@ -428,8 +428,13 @@ class AnimateAnyonePipeline(DiffusionPipeline):
         With `window_sharing`, this process predicts its share of the windows and the sums are reduced
         over the processes."""
         guided = guidance_scale > 1.0
-        noise_pred = torch.zeros(((2 if guided else 1) * latents.shape[0], *latents.shape[1:]), device=latents.device)
-        coverage = torch.zeros(latents.shape[2], device=latents.device)
+        # Per-frame sums in fp64 (fp32 on MPS, which has no fp64): a sum of a few fp32 predictions is exact
+        # there (unless their exponents differ by more than 29), so the fused prediction is the same whatever
+        # the order in which windows, or processes sharing them, add up (docs/scale.md).
+        sum_dtype = torch.float32 if latents.device.type == "mps" else torch.float64
+        noise_pred = torch.zeros(((2 if guided else 1) * latents.shape[0], *latents.shape[1:]), device=latents.device,
+                                 dtype=sum_dtype)
+        coverage = torch.zeros(latents.shape[2], device=latents.device, dtype=sum_dtype)
         for window in windows if window_sharing is None else window_sharing.select(windows):
             frames = slice(window.start, window.stop)
             reuse = contextlib.nullcontext() if self._deep_cache is None else self._deep_cache.around((window, guided))
@@ -439,7 +444,7 @@ class AnimateAnyonePipeline(DiffusionPipeline):
             coverage[frames] += 1
         if window_sharing is not None:
             noise_pred, coverage = window_sharing.reduce(noise_pred), window_sharing.reduce(coverage)
-        noise_pred = noise_pred / coverage[None, None, :, None, None]
+        noise_pred = (noise_pred / coverage[None, None, :, None, None]).float()
         if guided:
             uncond, cond = noise_pred.chunk(2)
             noise_pred = uncond + guidance_scale * (cond - uncond)
